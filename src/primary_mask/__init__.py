@@ -1,0 +1,26 @@
+"""primary_mask: Primary Region Regularization (PRLE) for deepfake detectors.
+
+Label convention everywhere: real = 0, fake = 1.
+"""
+
+from primary_mask.dataset import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
+from primary_mask.functional import primary_region_erase, refine_mask
+from primary_mask.loss import prle_loss_weights, prle_weighted_loss
+from primary_mask.primary_map import PrimaryMap
+from primary_mask.transforms import BatchPrimaryRegionErase, EraseParams, PrimaryRegionErase
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchPrimaryRegionErase",
+    "EraseParams",
+    "PrimaryMap",
+    "PrimaryMapDataset",
+    "PrimaryRegionErase",
+    "keys_from_image_folder",
+    "primary_region_erase",
+    "prle_loss_weights",
+    "prle_weighted_loss",
+    "refine_mask",
+    "with_primary_maps",
+]

@@ -1,0 +1,132 @@
+"""Plug PRLE into an existing ``(image, label)`` dataset: ``with_primary_maps``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as F
+from torch.utils.data import Dataset
+
+from primary_mask.functional.erase import resize_maps
+from primary_mask.primary_map import PrimaryMap
+
+__all__ = ["MapSource", "PrimaryMapDataset", "with_primary_maps", "keys_from_image_folder"]
+
+MISSING_POLICIES = ("error", "skip")
+
+
+class MapSource(Protocol):
+    """Anything that maps a key to an ``(h, w)`` map: a dict, a map store, ..."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
+def keys_from_image_folder(dataset: Any) -> list[str]:
+    """Keys of a torchvision ``ImageFolder``-like dataset: each sample's path relative to ``dataset.root``,
+    in POSIX form (what the map store is keyed by)."""
+    samples = getattr(dataset, "samples", None) or getattr(dataset, "imgs", None)
+    root = getattr(dataset, "root", None)
+    if samples is None or root is None:
+        raise TypeError(
+            f"cannot infer keys for {type(dataset).__name__}: it has no .samples/.root like ImageFolder; "
+            "pass keys=[...] (one per sample) or keys=callable(index) -> key"
+        )
+    return [Path(os.path.relpath(path, root)).as_posix() for path, *_ in samples]
+
+
+class PrimaryMapDataset(Dataset):
+    """Wraps a dataset yielding ``(image, label, *rest)``; see :func:`with_primary_maps`."""
+
+    def __init__(
+        self,
+        dataset: Any,
+        maps: MapSource,
+        keys: Sequence[str] | Callable[[int], str] | None = None,
+        transform: Callable[..., Any] | None = None,
+        missing: str = "error",
+        resize_to_image: bool = True,
+        return_map: bool = False,
+    ) -> None:
+        if missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+        if keys is None:
+            keys = keys_from_image_folder(dataset)
+        if not callable(keys):
+            keys = list(keys)
+            if len(keys) != len(dataset):
+                raise ValueError(f"keys has {len(keys)} entries but the dataset has {len(dataset)} samples")
+        self.dataset = dataset
+        self.maps = maps
+        self.keys = keys
+        self.transform = transform
+        self.missing = missing
+        self.resize_to_image = resize_to_image
+        self.return_map = return_map
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def key(self, index: int) -> str:
+        return self.keys(index) if callable(self.keys) else self.keys[index]
+
+    def load_map(self, key: str, size: tuple[int, int]) -> PrimaryMap:
+        try:
+            raw = self.maps[key]
+        except KeyError:
+            if self.missing == "skip":
+                return PrimaryMap(torch.zeros(size))  # no positive pixel: nothing is erased
+            raise KeyError(
+                f"no primary map for key {key!r} in {type(self.maps).__name__} "
+                "(pass missing='skip' to leave such samples unerased)"
+            ) from None
+        tensor = torch.as_tensor(np.asarray(raw)) if not isinstance(raw, torch.Tensor) else raw
+        if tensor.ndim == 3 and tensor.shape[0] == 1:
+            tensor = tensor[0]
+        if tensor.ndim != 2:
+            raise ValueError(f"map for key {key!r} must be (h, w), got {tuple(tensor.shape)}")
+        if self.resize_to_image and tuple(tensor.shape) != tuple(size):
+            tensor = resize_maps(tensor.unsqueeze(0), size)[0]
+        return PrimaryMap(tensor)
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        item = self.dataset[index]
+        if not isinstance(item, (tuple, list)) or len(item) < 1:
+            raise TypeError(f"dataset[{index}] must be a tuple (image, label, ...), got {type(item).__name__}")
+        image, *rest = item
+        pmap = self.load_map(self.key(index), tuple(F.get_size(image)))
+        if self.transform is not None:
+            image, pmap = self.transform(image, pmap)
+        return (image, *rest, pmap) if self.return_map else (image, *rest)
+
+
+def with_primary_maps(
+    dataset: Any,
+    maps: MapSource,
+    keys: Sequence[str] | Callable[[int], str] | None = None,
+    transform: Callable[..., Any] | None = None,
+    missing: str = "error",
+    resize_to_image: bool = True,
+    return_map: bool = False,
+) -> PrimaryMapDataset:
+    """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, PrimaryMap)``.
+
+    Args:
+        dataset: any map-style dataset whose items are tuples with the image first (PIL or tensor).
+        maps: ``maps[key] -> (h, w)`` tensor/array (a dict or a map store).
+        keys: one key per sample, a callable ``index -> key``, or None to derive them from an ImageFolder
+            (paths relative to its root, POSIX form).
+        transform: a v2 pipeline called as ``transform(image, primary_map)``, e.g.
+            ``v2.Compose([v2.RandomResizedCrop(224), PrimaryRegionErase(0.5, (0.5, 1.0)), v2.ToDtype(...)])``.
+        missing: ``"error"`` raises ``KeyError`` naming the key; ``"skip"`` uses an empty map (not erased).
+        resize_to_image: resize the map bilinearly to the image size first, so that pixel-based geometric
+            transforms (crops, pads) move image and map consistently.
+        return_map: also return the transformed map as the last element.
+
+    Returns a dataset yielding ``(image, label, *rest)`` (``+ (map,)`` with ``return_map``).
+    """
+    return PrimaryMapDataset(dataset, maps, keys, transform, missing, resize_to_image, return_map)

@@ -1,0 +1,97 @@
+"""``BatchPrimaryRegionErase``: PRLE on a whole (B, C, H, W) batch on its device, kornia-style."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from primary_mask._checks import check_alpha_range, check_probability
+from primary_mask.functional.erase import Fill, check_fill, primary_region_erase
+
+__all__ = ["EraseParams", "BatchPrimaryRegionErase"]
+
+
+@dataclass(frozen=True)
+class EraseParams:
+    """Per-sample draws of one batch: ``applied`` (B,) bool and ``alpha`` (B,) float64, on one device."""
+
+    applied: torch.Tensor
+    alpha: torch.Tensor
+
+    def to(self, device: torch.device | str) -> EraseParams:
+        return EraseParams(self.applied.to(device), self.alpha.to(device))
+
+
+class BatchPrimaryRegionErase(nn.Module):
+    """Erase primary regions of a batch on any device, with a per-sample decision and alpha.
+
+    ``forward(images, maps, params=None, return_params=False)``:
+
+    - ``images``: ``(B, C, H, W)`` uint8 or float tensor on any device.
+    - ``maps``: ``(B, h, w)`` or ``(B, 1, h, w)`` maps (uint8 or float, finite, >= 0), resized bilinearly to
+      ``(H, W)``; they are moved to the images' device.
+    - ``params``: an :class:`EraseParams` to replay (e.g. ``module.last_params``); drawn with
+      :meth:`draw_params` when omitted.
+    - returns the erased batch (a new tensor unless ``inplace=True``), and ``(out, params)`` with
+      ``return_params=True``; ``params.applied`` feeds :func:`~primary_mask.prle_loss_weights` (Eq. 13).
+
+    Sample ``i`` equals :class:`~primary_mask.PrimaryRegionErase` applied to it with the same decision and
+    alpha. Parameters are drawn on the images' device from ``generator`` (or the global RNG).
+    """
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        alpha_range: Sequence[float] = (0.0, 1.0),
+        fill: Fill = 0,
+        inplace: bool = False,
+    ) -> None:
+        super().__init__()
+        self.p = check_probability(p, "p")
+        self.alpha_range = check_alpha_range(alpha_range)
+        self.fill = check_fill(fill)
+        self.inplace = bool(inplace)
+        self.last_params: EraseParams | None = None
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, alpha_range={self.alpha_range}, fill={self.fill!r}, inplace={self.inplace}"
+
+    def draw_params(
+        self,
+        batch_size: int,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> EraseParams:
+        """Draw ``applied ~ Bernoulli(p)`` and ``alpha ~ U(alpha_range)`` for each of ``batch_size`` samples."""
+        gen_device = generator.device if generator is not None else device
+        draws = torch.rand((2, batch_size), generator=generator, device=gen_device, dtype=torch.float64)
+        lo, hi = self.alpha_range
+        return EraseParams(applied=(draws[0] < self.p).to(device), alpha=(lo + (hi - lo) * draws[1]).to(device))
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        maps: torch.Tensor,
+        params: EraseParams | None = None,
+        return_params: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, EraseParams]:
+        if not isinstance(images, torch.Tensor) or images.ndim != 4:
+            shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+            raise ValueError(f"images must be a (B, C, H, W) tensor, got {shape}")
+        b = images.shape[0]
+        if params is None:
+            params = self.draw_params(b, images.device, generator)
+        elif params.applied.shape != (b,) or params.alpha.shape != (b,):
+            raise ValueError(
+                f"params were drawn for {tuple(params.applied.shape)} samples but images has batch size {b}"
+            )
+        params = params.to(images.device)
+        out = primary_region_erase(
+            images, maps, params.alpha, self.fill, applied=params.applied, generator=generator, inplace=self.inplace
+        )
+        self.last_params = params
+        return (out, params) if return_params else out
