@@ -49,8 +49,7 @@ class PrimaryMap(tv_tensors.Mask):
             lo, hi = tensor.min(), tensor.max()
             if not bool(torch.isfinite(hi)) or not bool(lo >= 0):
                 raise ValueError(
-                    "PrimaryMap data must be finite and >= 0, got "
-                    f"min {lo.item():.4g}, max {hi.item():.4g}"
+                    f"PrimaryMap data must be finite and >= 0, got min {lo.item():.4g}, max {hi.item():.4g}"
                 )
         return tensor.as_subclass(cls)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Number
-from typing import Union
 
 import torch
 import torch.nn.functional as nnf
@@ -14,7 +13,7 @@ from primary_mask.functional.refine import refine_mask
 
 __all__ = ["Fill", "FILL_MODES", "check_fill", "resize_maps", "make_fill", "erase", "primary_region_erase"]
 
-Fill = Union[float, int, Sequence[float], str]
+Fill = float | int | Sequence[float] | str
 FILL_MODES = ("uniform", "normal", "mean")
 
 
@@ -28,8 +27,10 @@ def check_fill(fill: Fill, name: str = "fill") -> Fill:
         raise TypeError(f"{name} must be a number, a per-channel tuple or one of {FILL_MODES}, got a bool")
     if isinstance(fill, Number):
         return float(fill)
-    if isinstance(fill, Sequence) and len(fill) > 0 and all(
-        isinstance(v, Number) and not isinstance(v, bool) for v in fill
+    if (
+        isinstance(fill, Sequence)
+        and len(fill) > 0
+        and all(isinstance(v, Number) and not isinstance(v, bool) for v in fill)
     ):
         return tuple(float(v) for v in fill)
     raise TypeError(f"{name} must be a number, a per-channel tuple or one of {FILL_MODES}, got {fill!r}")
@@ -45,9 +46,11 @@ def resize_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(out.shape[-2:]) == tuple(size):
         return out
     antialias = out.shape[-2] > size[0] or out.shape[-1] > size[1]
-    return nnf.interpolate(
-        out.unsqueeze(1), size=size, mode="bilinear", align_corners=False, antialias=antialias
-    ).squeeze(1).clamp_(min=0)
+    return (
+        nnf.interpolate(out.unsqueeze(1), size=size, mode="bilinear", align_corners=False, antialias=antialias)
+        .squeeze(1)
+        .clamp_(min=0)
+    )
 
 
 def _value_range(dtype: torch.dtype) -> tuple[float, float]:

@@ -14,8 +14,8 @@ _BUCKETS = 1024  # bucket 0 holds exactly the zeros; positives fall in 1 .. _BUC
 def _validated_rows(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Flatten to (B, N) floating rows and return them with their row maxima; reject NaN/inf/negatives."""
     flat = maps.reshape(maps.shape[0] if maps.ndim == 3 else 1, -1)
-    if not flat.is_floating_point():
-        flat = flat.to(torch.float32)  # exact for uint8
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.to(torch.float32)  # exact for uint8, float16 and bfloat16
     row_min, row_max = flat.amin(dim=1), flat.amax(dim=1)  # NaN propagates into both
     if not bool(torch.isfinite(row_max).all()):
         raise ValueError("maps contains NaN or inf values; primary-region maps must be finite and >= 0")
@@ -57,6 +57,10 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     # bucket means a strictly higher value; ceil keeps every positive value out of bucket 0.
     scale = torch.where(row_max > 0, (_BUCKETS - 1) / row_max, torch.zeros_like(row_max)).unsqueeze(1)
     bucket = (flat * scale).ceil_().clamp_(max=_BUCKETS - 1)
+    if flat.dtype == torch.float64 or bool((row_max > 1.0e3).any()):
+        # value * scale can underflow to 0 for a tiny positive value when the map's range is huge; such a
+        # value still belongs to a positive bucket. (Impossible for float32 maps with max <= 1e3.)
+        bucket = torch.where(flat > 0, bucket.clamp(min=1), bucket)
     if rows > 1:  # offset each row into its own histogram range (exact in float32 below 2**24 buckets)
         bucket += torch.arange(rows, device=device, dtype=bucket.dtype).unsqueeze(1) * _BUCKETS
     bucket = bucket.to(torch.int64)
@@ -90,9 +94,7 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
         sub_row, sub_val = cand_row[sel], cand_val[sel]
         order = torch.sort(sub_val, descending=True).indices
         order = order[torch.sort(sub_row[order], stable=True).indices]  # by row, then value descending
-        sub_count = torch.zeros(rows, dtype=torch.int64, device=device).index_add_(
-            0, sub_row, torch.ones_like(sub_row)
-        )
+        sub_count = torch.zeros(rows, dtype=torch.int64, device=device).index_add_(0, sub_row, torch.ones_like(sub_row))
         sub_start = torch.cumsum(sub_count, 0) - sub_count
         pick = (sub_start + need - 1).clamp(min=0, max=max(sub_val.numel() - 1, 0))
         threshold = torch.where(mixed, sub_val[order][pick], threshold)

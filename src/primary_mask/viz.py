@@ -1,0 +1,44 @@
+"""Small image helpers for figures (uint8 RGB numpy arrays, written as PNG with OpenCV)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+__all__ = ["overlay_heatmap", "labelled_grid", "write_png"]
+
+
+def overlay_heatmap(image: np.ndarray, heat: np.ndarray, weight: float = 0.5) -> np.ndarray:
+    """Blend a JET-coloured ``heat`` map (h, w) in [0, 1] over ``image`` (H, W, 3) uint8 RGB."""
+    heat = cv2.resize(np.clip(heat, 0, 1).astype(np.float32), image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    colour = cv2.cvtColor(cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    return cv2.addWeighted(image, 1 - weight, colour, weight, 0)
+
+
+def labelled_grid(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str], pad: int = 4) -> np.ndarray:
+    """Tile equally sized RGB tiles into a grid with a title strip over each column."""
+    h, w = rows[0][0].shape[:2]
+    n_cols = max(len(r) for r in rows)
+    strip = 22
+    grid = np.full((strip + len(rows) * (h + pad) + pad, n_cols * (w + pad) + pad, 3), 255, np.uint8)
+    for j, title in enumerate(titles[:n_cols]):
+        cv2.putText(
+            grid, title, (pad + j * (w + pad) + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA
+        )
+    for i, row in enumerate(rows):
+        for j, tile in enumerate(row):
+            y, x = strip + pad + i * (h + pad), pad + j * (w + pad)
+            grid[y : y + h, x : x + w] = tile
+    return grid
+
+
+def write_png(path: str | Path, rgb: np.ndarray) -> Path:
+    """Write an RGB uint8 array as PNG, creating parent folders; raises ``OSError`` naming the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"could not write PNG to {path}")
+    return path
