@@ -93,8 +93,12 @@ def main() -> None:
     heat = synthetic_primary_map(64, 0)
     alpha = 0.7
     results: dict[str, object] = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "torch": torch.__version__,
-                    "cpu_threads_available": n_threads},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "torch": torch.__version__,
+            "cpu_threads_available": n_threads,
+        },
         "image": face_source,
     }
 
@@ -123,11 +127,18 @@ def main() -> None:
         ("B=64, CPU, 1 thread", t_b1),
         (f"B=64, CPU, {n_threads} threads", t_bn),
     ]
-    results.update({
-        "per_sample_ours_ms": t_ours * 1e3, "per_sample_loop_ms": t_loop * 1e3, "jpeg_decode_ms": t_jpeg * 1e3,
-        "speedup_vs_loop": t_loop / t_ours, "ours_over_jpeg": t_ours / t_jpeg, "pixel_agreement_with_loop": agree,
-        "batch64_cpu_1thread_ms": t_b1 * 1e3, f"batch64_cpu_{n_threads}threads_ms": t_bn * 1e3,
-    })
+    results.update(
+        {
+            "per_sample_ours_ms": t_ours * 1e3,
+            "per_sample_loop_ms": t_loop * 1e3,
+            "jpeg_decode_ms": t_jpeg * 1e3,
+            "speedup_vs_loop": t_loop / t_ours,
+            "ours_over_jpeg": t_ours / t_jpeg,
+            "pixel_agreement_with_loop": agree,
+            "batch64_cpu_1thread_ms": t_b1 * 1e3,
+            f"batch64_cpu_{n_threads}threads_ms": t_bn * 1e3,
+        }
+    )
     if torch.cuda.is_available():
         dev = torch.device("cuda")
         gi, gm, gp = batch_imgs.to(dev), batch_maps.to(dev), params.to(dev)
@@ -145,8 +156,10 @@ def main() -> None:
     print(f"{'case':45s} {'ms':>10s}")
     for name, t in rows:
         print(f"{name:45s} {t * 1e3:10.3f}")
-    print(f"speed-up vs loop: {results['speedup_vs_loop']:.0f}x; ours / JPEG decode: {results['ours_over_jpeg']:.2f}; "
-          f"pixels agreeing with the loop: {agree:.4f}")
+    print(
+        f"speed-up vs loop: {results['speedup_vs_loop']:.0f}x; ours / JPEG decode: {results['ours_over_jpeg']:.2f}; "
+        f"pixels agreeing with the loop: {agree:.4f}"
+    )
     print("targets:", json.dumps(results["targets"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

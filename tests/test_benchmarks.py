@@ -10,8 +10,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_bench_erase_runs_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_erase.py"), "--synthetic", "--repeats", "3",
-           "--batch-repeats", "1", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "bench_erase.py"),
+        "--synthetic",
+        "--repeats",
+        "3",
+        "--batch-repeats",
+        "1",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())

@@ -85,7 +85,7 @@ class PrimaryRegionErase(v2.Transform):
         if len(sizes) != 1:
             raise ValueError(f"PrimaryRegionErase got images of different sizes {sorted(sizes)}")
         gen = self._rng.get()
-        draws = torch.rand(2, generator=gen, dtype=torch.float64)
+        draws = torch.rand(2, generator=gen, dtype=torch.float64, device=gen.device if gen is not None else None)
         applied = bool(draws[0] < self.p)
         lo, hi = self.alpha_range
         alpha = lo + (hi - lo) * float(draws[1])
