@@ -5,6 +5,7 @@ Label convention everywhere: real = 0, fake = 1.
 
 from primary_mask.dataset import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
 from primary_mask.functional import primary_region_erase, refine_mask
+from primary_mask.localize import fuse_maps
 from primary_mask.loss import prle_loss_weights, prle_weighted_loss
 from primary_mask.primary_map import PrimaryMap
 from primary_mask.transforms import BatchPrimaryRegionErase, EraseParams, PrimaryRegionErase
@@ -17,6 +18,7 @@ __all__ = [
     "PrimaryMap",
     "PrimaryMapDataset",
     "PrimaryRegionErase",
+    "fuse_maps",
     "keys_from_image_folder",
     "primary_region_erase",
     "prle_loss_weights",

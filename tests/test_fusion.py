@@ -1,0 +1,82 @@
+import pytest
+import torch
+from conftest import smooth_map
+
+from primary_mask import fuse_maps
+
+
+def neighboring_loop(cams, tau1, tau2, lam):
+    """Eq. 7-8 with the release's band, pixel by pixel, written from the issue's statement."""
+    t, b, h, w = cams.shape
+    out = torch.zeros(b, h, w, dtype=torch.float64)
+    c = cams.double()
+    for bi in range(b):
+        for y in range(h):
+            for x in range(w):
+                s = sum(float(c[j, bi, y, x]) for j in range(t)) / t
+                if s > tau1:
+                    out[bi, y, x] = s
+                    continue
+                if s < tau2:
+                    continue
+                nbrs = [(yy, xx) for yy in range(y - 1, y + 2) for xx in range(x - 1, x + 2) if 0 <= yy < h and 0 <= xx < w]
+                g = False
+                for j in range(t):
+                    for k in range(t):
+                        d = sum(abs(float(c[j, bi, yy, xx]) - float(c[k, bi, y, x])) for yy, xx in nbrs) / len(nbrs)
+                        g = g or d > lam
+                if g:
+                    out[bi, y, x] = max(float(c[j, bi, yy, xx]) for j in range(t) for yy, xx in nbrs)
+    return out
+
+
+def average_loop(cams, tau1, reduce):
+    t, b, h, w = cams.shape
+    out = torch.zeros(b, h, w, dtype=torch.float64)
+    for bi in range(b):
+        for y in range(h):
+            for x in range(w):
+                vals = [float(cams[j, bi, y, x]) for j in range(t)]
+                s = sum(vals) / t if reduce == "average" else max(vals)
+                out[bi, y, x] = s if s > tau1 else 0.0
+    return out
+
+
+def random_cams(gen, t=3, b=2, h=14, w=11):
+    cams = torch.stack([torch.stack([smooth_map(h, w, gen, keep=1.0) for _ in range(b)]) for _ in range(t)])
+    flat = cams.flatten(2)
+    lo, hi = flat.min(-1, keepdim=True).values, flat.max(-1, keepdim=True).values
+    return ((flat - lo) / (hi - lo)).reshape(cams.shape)  # min-max normalised per CAM, like Grad-CAM output
+
+
+@pytest.mark.parametrize("t", [1, 2, 3])
+@pytest.mark.parametrize("params", [(0.3, 0.1, 0.15), (0.5, 0.2, 0.05), (0.3, 0.3, 0.1)])
+def test_neighboring_matches_loop(gen, t, params):
+    cams = random_cams(gen, t=t)
+    got = fuse_maps(cams, "neighboring", *params)
+    assert (got.double() - neighboring_loop(cams, *params)).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("strategy", ["average", "max"])
+def test_average_and_max_match_loop(gen, strategy):
+    cams = random_cams(gen)
+    assert (fuse_maps(cams, strategy, tau1=0.4).double() - average_loop(cams, 0.4, strategy)).abs().max() < 1e-6
+
+
+def test_hand_computed_neighbouring_pixel():
+    # One map, 1x3 image. Middle pixel s = 0.2 lies in the band [0.1, 0.3]; its neighbourhood is all three
+    # pixels: mean |A(n) - A(x)| = (|0.9-0.2| + 0 + |0-0.2|) / 3 = 0.3 > 0.15, so it takes the max, 0.9.
+    cams = torch.tensor([[[[0.9, 0.2, 0.0]]]])
+    out = fuse_maps(cams, "neighboring", tau1=0.3, tau2=0.1, lam=0.15)
+    assert out.tolist() == [[[pytest.approx(0.9), pytest.approx(0.9), 0.0]]]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="cams must be"):
+        fuse_maps(torch.rand(3, 4, 4))
+    with pytest.raises(ValueError, match="NaN"):
+        fuse_maps(torch.full((1, 1, 2, 2), float("nan")))
+    with pytest.raises(ValueError, match="strategy must be"):
+        fuse_maps(torch.rand(1, 1, 2, 2), "median")
+    with pytest.raises(ValueError, match="tau2"):
+        fuse_maps(torch.rand(1, 1, 2, 2), tau1=0.1, tau2=0.3)
