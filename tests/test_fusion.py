@@ -19,7 +19,9 @@ def neighboring_loop(cams, tau1, tau2, lam):
                     continue
                 if s < tau2:
                     continue
-                nbrs = [(yy, xx) for yy in range(y - 1, y + 2) for xx in range(x - 1, x + 2) if 0 <= yy < h and 0 <= xx < w]
+                nbrs = [
+                    (yy, xx) for yy in range(y - 1, y + 2) for xx in range(x - 1, x + 2) if 0 <= yy < h and 0 <= xx < w
+                ]
                 g = False
                 for j in range(t):
                     for k in range(t):
