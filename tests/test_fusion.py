@@ -1,7 +1,7 @@
 import pytest
 import torch
-from conftest import smooth_map
 
+from conftest import smooth_map
 from primary_mask import fuse_maps
 
 
