@@ -5,9 +5,10 @@ Label convention everywhere: real = 0, fake = 1.
 
 from primary_mask.dataset import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
 from primary_mask.functional import primary_region_erase, refine_mask
-from primary_mask.localize import fuse_maps
+from primary_mask.localize import PrimaryRegionLocalizer, fuse_maps
 from primary_mask.loss import prle_loss_weights, prle_weighted_loss
 from primary_mask.primary_map import PrimaryMap
+from primary_mask.store import PrimaryMapStore, PrimaryMapWriter, StoreError, verify_store
 from primary_mask.transforms import BatchPrimaryRegionErase, EraseParams, PrimaryRegionErase
 
 __version__ = "0.1.0"
@@ -17,12 +18,17 @@ __all__ = [
     "EraseParams",
     "PrimaryMap",
     "PrimaryMapDataset",
+    "PrimaryMapStore",
+    "PrimaryMapWriter",
     "PrimaryRegionErase",
+    "PrimaryRegionLocalizer",
     "fuse_maps",
     "keys_from_image_folder",
     "primary_region_erase",
     "prle_loss_weights",
     "prle_weighted_loss",
     "refine_mask",
+    "StoreError",
+    "verify_store",
     "with_primary_maps",
 ]

@@ -1,0 +1,156 @@
+"""``PrimaryRegionLocalizer``: Grad-CAMs of a detector zoo, fused into one primary-region map per image."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as nnf
+from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
+from torch import nn
+
+import primary_mask
+from primary_mask.localize.fusion import FUSIONS, fuse_maps
+from primary_mask.localize.target_layers import default_target_layer
+from primary_mask.localize.zoo import load_model
+
+__all__ = ["CAM_METHODS", "LabelTarget", "PrimaryRegionLocalizer"]
+
+CAM_METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "xgradcam": XGradCAM, "layercam": LayerCAM}
+
+
+class LabelTarget:
+    """Grad-CAM target for one image, decided from the model's own output.
+
+    ``label`` 1 (fake) or 0 (real): the score of that class. For a one-logit model the logit scores class
+    ``fake_class`` (so +logit for that class, -logit for the other); for a multi-logit model the logit at the
+    class's index (``fake_class`` for fake, ``1 - fake_class`` for real). ``label`` -1 (unknown): the score of
+    the predicted class (|logit|, or the largest logit).
+    """
+
+    def __init__(self, label: int, fake_class: int = 1) -> None:
+        self.label, self.fake_class = label, fake_class
+
+    def __call__(self, model_output: torch.Tensor) -> torch.Tensor:
+        if self.label < 0:
+            return model_output.abs().sum() if model_output.numel() == 1 else model_output.max()
+        if model_output.numel() == 1:
+            return model_output.sum() * (1.0 if (self.label == 1) == (self.fake_class == 1) else -1.0)
+        return model_output[self.fake_class if self.label == 1 else 1 - self.fake_class]
+
+
+class PrimaryRegionLocalizer:
+    """Static localization (Section III-B): one Grad-CAM per image and model, fused into one map.
+
+    Args:
+        models: ``nn.Module`` detectors and/or ``"timm_name[:checkpoint]"`` specs; each outputs one logit
+            (sigmoid) or class logits.
+        target_layers: one layer per model (or None per entry) to override the automatic choice
+            (:func:`~primary_mask.localize.target_layers.default_target_layer`).
+        cam: ``"gradcam"`` (default), ``"gradcam++"``, ``"xgradcam"`` or ``"layercam"`` (pytorch-grad-cam).
+        fusion, tau1, tau2, lam: see :func:`~primary_mask.fuse_maps` (paper: tau1 = 0.3, lam = 0.15).
+        size: side of the stored maps (default 64).
+        device: where the models run (default: CUDA when available, else CPU).
+        batch_size: images per Grad-CAM call.
+        fake_class: label convention of the models. Labels are always real = 0, fake = 1; a two-class model
+            whose fake logit is index 0 (the authors' release) needs ``fake_class=0``; for a one-logit model
+            ``fake_class=1`` means a positive logit is "fake".
+
+    ``localize(images, labels=None) -> (B, size, size)`` float maps in [0, 1] on ``device``.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[nn.Module | str],
+        target_layers: Sequence[nn.Module | None] | None = None,
+        cam: str = "gradcam",
+        fusion: str = "neighboring",
+        tau1: float = 0.3,
+        tau2: float = 0.1,
+        lam: float = 0.15,
+        size: int = 64,
+        device: str | torch.device | None = None,
+        batch_size: int = 32,
+        fake_class: int = 1,
+    ) -> None:
+        if isinstance(models, (nn.Module, str)) or len(models) == 0:
+            raise ValueError("models must be a non-empty list of nn.Modules or 'timm_name[:checkpoint]' specs")
+        if cam not in CAM_METHODS:
+            raise ValueError(f"cam must be one of {tuple(CAM_METHODS)}, got {cam!r}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        if fake_class not in (0, 1):
+            raise ValueError(f"fake_class must be 0 or 1, got {fake_class}")
+        if target_layers is not None and len(target_layers) != len(models):
+            raise ValueError(f"target_layers has {len(target_layers)} entries for {len(models)} models")
+        self.device = (
+            torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        loaded = [load_model(m) for m in models]
+        self.models = [m.to(self.device).eval() for m, _ in loaded]
+        self.model_info = [info for _, info in loaded]
+        self.target_layers = [
+            (t if t is not None else default_target_layer(m))
+            for m, t in zip(self.models, target_layers or [None] * len(self.models))
+        ]
+        self.cam, self.fusion, self.tau1, self.tau2, self.lam = cam, fusion, tau1, tau2, lam
+        self.size, self.batch_size, self.fake_class = int(size), int(batch_size), fake_class
+
+    def settings(self) -> dict[str, Any]:
+        """What determines the maps (stored as the store's provenance ``settings``)."""
+        return {
+            "models": [{k: info.get(k) for k in ("name", "checkpoint", "sha256")} for info in self.model_info],
+            "cam": self.cam,
+            "fusion": self.fusion,
+            "tau1": self.tau1,
+            "tau2": self.tau2,
+            "lam": self.lam,
+            "size": self.size,
+            "fake_class": self.fake_class,
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        return {"settings": self.settings(), "library_version": primary_mask.__version__}
+
+    def model_cams(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``(T, B, size, size)`` per-model CAMs, each min-max normalised per image to [0, 1]."""
+        if images.ndim != 4 or not images.is_floating_point():
+            raise ValueError(
+                f"images must be a float (B, C, H, W) tensor (normalised for the models), got {tuple(images.shape)}"
+            )
+        if labels is not None:
+            labels = torch.as_tensor(labels).flatten()
+            if labels.numel() != images.shape[0]:
+                raise ValueError(f"labels has {labels.numel()} entries for {images.shape[0]} images")
+            if bool(((labels != 0) & (labels != 1) & (labels != -1)).any()):
+                raise ValueError("labels must be 0 (real), 1 (fake) or -1 (unknown: use the prediction)")
+        images = images.to(self.device)
+        cams = []
+        for model, layer in zip(self.models, self.target_layers):
+            label_list = labels.tolist() if labels is not None else [-1] * images.shape[0]
+            targets = [LabelTarget(int(y), self.fake_class) for y in label_list]
+            with CAM_METHODS[self.cam](model=model, target_layers=[layer]) as cam:
+                grey = cam(input_tensor=images, targets=targets)
+            cams.append(torch.from_numpy(grey).to(self.device, torch.float32))
+        stacked = torch.stack(cams)  # (T, B, H, W), already in [0, 1] at input size
+        t, b, h, w = stacked.shape
+        small = nnf.interpolate(
+            stacked.reshape(t * b, 1, h, w),
+            size=(self.size, self.size),
+            mode="bilinear",
+            align_corners=False,
+            antialias=True,
+        ).reshape(t, b, self.size, self.size)
+        flat = small.flatten(2)
+        lo, hi = flat.amin(-1, keepdim=True), flat.amax(-1, keepdim=True)
+        return ((flat - lo) / (hi - lo).clamp_min(1e-7)).reshape(small.shape)
+
+    def localize(self, images: torch.Tensor, labels: torch.Tensor | Sequence[int] | None = None) -> torch.Tensor:
+        """Fused ``(B, size, size)`` maps for ``images`` (B, C, H, W), in chunks of ``batch_size``."""
+        out = []
+        for start in range(0, images.shape[0], self.batch_size):
+            chunk_labels = None if labels is None else torch.as_tensor(labels)[start : start + self.batch_size]
+            cams = self.model_cams(images[start : start + self.batch_size], chunk_labels)
+            out.append(fuse_maps(cams, self.fusion, self.tau1, self.tau2, self.lam))
+        return torch.cat(out) if out else torch.zeros(0, self.size, self.size, device=self.device)

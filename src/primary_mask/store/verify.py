@@ -1,0 +1,63 @@
+"""``verify_store``: check a store's files, checksums, index and values; every problem names its file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from primary_mask.store.format import DTYPES, StoreError, open_shard_memmap, sha256_file, shard_keys
+from primary_mask.store.reader import load_index
+
+__all__ = ["verify_store"]
+
+
+def verify_store(path: str | Path) -> tuple[list[str], list[str]]:
+    """Return ``(problems, notes)``. Problems: unreadable metadata or index, missing or truncated shards,
+    checksum mismatch, shapes/dtype other than the store's, index rows that disagree with the shard's own key
+    list, NaN/inf values. Notes: harmless findings such as shard files no index refers to."""
+    root = Path(path)
+    problems: list[str] = []
+    notes: list[str] = []
+    try:
+        meta, keys, shards = load_index(root)
+    except StoreError as exc:
+        return [str(exc)], notes
+    size, code = int(meta["size"]), DTYPES[meta["dtype"]][1]
+    rows_by_shard: dict[str, dict[int, str]] = {}
+    for key, (shard, row) in keys.items():
+        rows_by_shard.setdefault(shard, {})[row] = key
+    for name, info in sorted(shards.items()):
+        f = root / "shards" / name
+        if not f.exists():
+            problems.append(f"{f}: missing (listed in the index with {info['count']} maps)")
+            continue
+        if f.stat().st_size != info["bytes"]:
+            problems.append(
+                f"{f}: {f.stat().st_size} bytes, the index recorded {info['bytes']} (truncated or replaced)"
+            )
+            continue
+        if sha256_file(f) != info["sha256"]:
+            problems.append(f"{f}: checksum mismatch (the file changed after it was written)")
+            continue
+        try:
+            mm = open_shard_memmap(f)
+            listed = shard_keys(f)
+        except StoreError as exc:
+            problems.append(str(exc))
+            continue
+        if mm.shape != (info["count"], size, size) or mm.dtype != code:
+            problems.append(
+                f"{f}: holds {mm.shape} {mm.dtype}, expected ({info['count']}, {size}, {size}) {np.dtype(code)}"
+            )
+            continue
+        for row, key in rows_by_shard.get(name, {}).items():
+            if row >= len(listed) or listed[row] != key:
+                problems.append(f"{f}: index puts {key!r} at row {row}, the shard's own key list disagrees")
+                break
+        if mm.dtype.kind == "f" and not np.isfinite(mm).all():
+            problems.append(f"{f}: contains NaN or inf values")
+    for f in sorted((root / "shards").glob("*.safetensors")):
+        if f.name not in shards:
+            notes.append(f"{f}: not referenced by any index part (left by an interrupted run; safe to delete)")
+    return problems, notes

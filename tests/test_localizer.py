@@ -1,0 +1,139 @@
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+import timm
+import torch
+from torch import nn
+
+from primary_mask import PrimaryRegionLocalizer, fuse_maps
+from primary_mask.localize import default_target_layer, load_model
+
+
+class TinyNet(nn.Module):
+    def __init__(self, outputs=1):
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU())
+        self.last = nn.Conv2d(6, 8, 3, stride=2, padding=1)
+        self.head = nn.Linear(8, outputs)
+
+    def forward(self, x):
+        return self.head(self.last(self.stem(x)).mean(dim=(2, 3)))
+
+    def cam_target_layer(self):
+        return self.last
+
+
+def manual_gradcam(model, image, score_fn):
+    """Grad-CAM by hand: weights = spatial mean of d score / d A, cam = relu(sum_c w_c A_c), min-max normalised,
+    resized bilinearly to the input (cv2, like pytorch-grad-cam), then min-max normalised again."""
+    acts = {}
+    handle = model.last.register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
+    out = model(image[None])[0]
+    handle.remove()
+    grad = torch.autograd.grad(score_fn(out), acts["a"])[0][0]
+    a = acts["a"][0]
+    cam = torch.relu((grad.mean(dim=(1, 2))[:, None, None] * a).sum(0)).detach().numpy()
+    cam = cam - cam.min()
+    cam = cam / (1e-7 + cam.max())
+    cam = cv2.resize(cam, image.shape[-1:-3:-1])
+    return (cam - cam.min()) / max(cam.max() - cam.min(), 1e-7)
+
+
+@pytest.fixture
+def images():
+    return torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+
+
+def test_gradcam_matches_a_hand_computation_for_each_label(images):
+    model = TinyNet(1)
+    loc = PrimaryRegionLocalizer([model], size=16, device="cpu")
+    labels = torch.tensor([1, 0, 1])
+    cams = loc.model_cams(images, labels)[0]
+    for i, y in enumerate(labels.tolist()):
+        expected = manual_gradcam(model, images[i], (lambda o: o[0]) if y == 1 else (lambda o: -o[0]))
+        assert np.abs(cams[i].numpy() - expected).max() < 1e-4
+
+
+def test_two_logit_models_and_reversed_label_convention(images):
+    model = TinyNet(2)
+    for fake_class in (1, 0):
+        loc = PrimaryRegionLocalizer([model], size=16, device="cpu", fake_class=fake_class)
+        cams = loc.model_cams(images, torch.tensor([1, 1, 0]))[0]
+        for i, y in enumerate([1, 1, 0]):
+            index = fake_class if y == 1 else 1 - fake_class
+            expected = manual_gradcam(model, images[i], lambda o, k=index: o[k])
+            assert np.abs(cams[i].numpy() - expected).max() < 1e-4
+
+
+def test_unknown_label_uses_the_prediction(images):
+    model = TinyNet(1)
+    loc = PrimaryRegionLocalizer([model], size=16, device="cpu")
+    with torch.no_grad():
+        predicted = (model(images)[:, 0] > 0).long()
+    by_prediction = loc.model_cams(images, torch.tensor([-1, -1, -1]))
+    assert torch.allclose(by_prediction, loc.model_cams(images, predicted), atol=1e-6)
+    assert torch.allclose(loc.model_cams(images, None), by_prediction, atol=1e-6)
+    assert not torch.allclose(by_prediction, loc.model_cams(images, 1 - predicted), atol=1e-3)
+
+
+def test_localize_fuses_the_zoo_and_releases_hooks(images):
+    models = [TinyNet(1), TinyNet(2), TinyNet(1)]
+    for m, seed in zip(models, (1, 2, 3)):
+        torch.manual_seed(seed)
+        for p in m.parameters():
+            nn.init.normal_(p)
+    loc = PrimaryRegionLocalizer(models, size=8, device="cpu", batch_size=2, fusion="neighboring")
+    labels = torch.tensor([0, 1, 1])
+    fused = loc.localize(images, labels)
+    assert fused.shape == (3, 8, 8) and fused.min() >= 0 and fused.max() <= 1
+    assert torch.allclose(fused, fuse_maps(loc.model_cams(images, labels), "neighboring", 0.3, 0.1, 0.15), atol=1e-6)
+    for m in models:
+        assert not m.last._forward_hooks and not m.last._backward_hooks
+
+
+@pytest.mark.parametrize(
+    "name, layer",
+    [("legacy_xception", "act4"), ("efficientnet_b0", "bn2"), ("vgg11", "features"), ("resnet18", "layer4")],
+)
+def test_known_architectures_get_their_last_feature_layer(name, layer):
+    model = timm.create_model(name, pretrained=False, num_classes=1)
+    assert default_target_layer(model) is getattr(model, layer)
+    loc = PrimaryRegionLocalizer([model], size=8, device="cpu", cam="gradcam++")
+    maps = loc.localize(torch.randn(2, 3, 64, 64), [0, 1])
+    assert maps.shape == (2, 8, 8) and torch.isfinite(maps).all()
+
+
+def test_unknown_architecture_falls_back_with_a_warning():
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 1)
+    )
+    with pytest.warns(UserWarning, match="last Conv2d '1'"):
+        assert default_target_layer(model) is model[1]
+
+
+def test_timm_spec_with_checkpoint(tmp_path):
+    model = timm.create_model("resnet18", pretrained=False, num_classes=2)
+    path = tmp_path / "r18.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
+    loaded, info = load_model(f"resnet18:{path}")
+    assert info["num_outputs"] == 2 and info["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_model(f"resnet18:{tmp_path / 'nope.pth'}")
+    with pytest.raises(ValueError, match="not a timm model"):
+        load_model("no_such_net")
+
+
+def test_bad_arguments(images):
+    with pytest.raises(ValueError, match="cam must be"):
+        PrimaryRegionLocalizer([TinyNet()], cam="scorecam")
+    with pytest.raises(ValueError, match="models must be"):
+        PrimaryRegionLocalizer(TinyNet())
+    loc = PrimaryRegionLocalizer([TinyNet()], device="cpu")
+    with pytest.raises(ValueError, match="labels must be 0"):
+        loc.localize(images, [0, 2, 1])
+    with pytest.raises(ValueError, match="labels has 2 entries"):
+        loc.localize(images, [0, 1])
