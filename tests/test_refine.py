@@ -128,3 +128,13 @@ def test_tiny_positive_values_next_to_huge_ones_count_as_positive():
     assert refine_mask(m, 1.0).tolist() == [[True, True, False, True]]
     m64 = torch.tensor([[1.0e300, 1.0e-300, 0.0]], dtype=torch.float64)
     assert refine_mask(m64, 1.0).tolist() == [[True, True, False]]
+
+
+def test_non_contiguous_maps(gen):
+    base = smooth_map(12, 9, gen)
+    expanded = base.expand(3, -1, -1)  # stride 0 over the batch
+    transposed = smooth_map(9, 12, gen).t()
+    got = refine_mask(expanded, torch.tensor([0.2, 0.5, 1.0]))
+    for i, a in enumerate([0.2, 0.5, 1.0]):
+        assert torch.equal(got[i], refine_mask_loop(base, a))
+    assert torch.equal(refine_mask(transposed, 0.6), refine_mask_loop(transposed.contiguous(), 0.6))

@@ -13,7 +13,7 @@ _BUCKETS = 1024  # bucket 0 holds exactly the zeros; positives fall in 1 .. _BUC
 
 def _validated_rows(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Flatten to (B, N) floating rows and return them with their row maxima; reject NaN/inf/negatives."""
-    flat = maps.reshape(maps.shape[0] if maps.ndim == 3 else 1, -1)
+    flat = maps.reshape(maps.shape[0] if maps.ndim == 3 else 1, -1).contiguous()  # expanded/strided inputs too
     if flat.dtype not in (torch.float32, torch.float64):
         flat = flat.to(torch.float32)  # exact for uint8, float16 and bfloat16
     row_min, row_max = flat.amin(dim=1), flat.amax(dim=1)  # NaN propagates into both

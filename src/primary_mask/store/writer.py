@@ -80,8 +80,9 @@ class PrimaryMapWriter:
                     "provenance": provenance,
                 },
             )
-        _, keys, _ = load_index(self.path)
+        _, keys, all_shards = load_index(self.path)
         self._present = set(keys)
+        self._referenced = set(all_shards)
         self._part_path = self.path / "index" / f"{writer_id}.json"
         self._part = read_json(self._part_path) if self._part_path.exists() else {"shards": {}, "keys": {}}
         self._remove_leftovers()
@@ -102,10 +103,9 @@ class PrimaryMapWriter:
             raise StoreError(f"{where} was baked with other settings ({', '.join(diff)} differ); use another --out")
 
     def _remove_leftovers(self) -> None:
-        referenced = set(self._part["shards"])
         for f in (self.path / "shards").iterdir():
             mine = f.name.startswith(f"{self.writer_id}-") or f.name.startswith(f".{self.writer_id}-")
-            if mine and f.name not in referenced:
+            if mine and f.name not in self._referenced:  # no index part (of any writer) refers to it
                 f.unlink()  # a shard or temporary file left by a killed run of this writer
 
     def __contains__(self, key: str) -> bool:
@@ -144,7 +144,7 @@ class PrimaryMapWriter:
             return
         number = len(self._part["shards"])
         name = f"{self.writer_id}-{number:05d}.safetensors"
-        while (self.path / "shards" / name).exists() or name in self._part["shards"]:
+        while (self.path / "shards" / name).exists() or name in self._referenced:
             number += 1
             name = f"{self.writer_id}-{number:05d}.safetensors"
         final = self.path / "shards" / name
@@ -158,6 +158,7 @@ class PrimaryMapWriter:
             os.fsync(fh.fileno())
         digest = sha256_file(tmp)
         os.replace(tmp, final)
+        self._referenced.add(name)
         self._part["shards"][name] = {"count": len(self._buffer_keys), "sha256": digest, "bytes": final.stat().st_size}
         for row, key in enumerate(self._buffer_keys):
             self._part["keys"][key] = [name, row]

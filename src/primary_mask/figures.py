@@ -1,0 +1,71 @@
+"""PNG figures that are easier to look at than to read: the Fig. 7 inspect grid and the Fig. 3 / Table I stats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from primary_mask.store.reader import PrimaryMapStore
+from primary_mask.store.stats import StoreStats
+from primary_mask.viz import erase_row, labelled_grid, write_png
+
+__all__ = ["inspect_grid", "stats_figure"]
+
+
+def inspect_grid(
+    store: PrimaryMapStore,
+    images_root: str | Path,
+    out: str | Path,
+    alphas: Sequence[float] = (1.0, 0.7, 0.4, 0.1),
+    n: int = 8,
+    seed: int = 0,
+    tile: int = 192,
+) -> Path:
+    """Write a grid of ``n`` stored keys (drawn with ``seed``): image, map overlay, erased at each alpha.
+    Raises ``FileNotFoundError`` naming the image when a key's file is not under ``images_root``."""
+    keys = sorted(store.keys())
+    if not keys:
+        raise ValueError(f"store {store.path} is empty")
+    rng = np.random.default_rng(seed)
+    chosen = [keys[i] for i in sorted(rng.choice(len(keys), size=min(n, len(keys)), replace=False))]
+    rows = []
+    for key in chosen:
+        path = Path(images_root) / key
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise FileNotFoundError(
+                f"cannot read {path} for key {key!r}; is --images the root the store was baked from?"
+            )
+        rgb = cv2.cvtColor(cv2.resize(bgr, (tile, tile), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        rows.append(erase_row(rgb, store[key].numpy(), alphas))
+    return write_png(out, labelled_grid(rows, ["image", "fused map"] + [f"alpha={a}" for a in alphas]))
+
+
+def stats_figure(stats: StoreStats, out: str | Path, title: str = "") -> Path:
+    """Two panels: positive-pixel share per folder (Table I) and the histogram of positive values (Fig. 3)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    groups = sorted(stats.groups)
+    ax1.barh(groups, [100 * stats.groups[g][1] for g in groups], color="#4C72B0")
+    ax1.set_xlabel("positive pixels per map (%)")
+    ax1.set_title("share of positive pixels per folder")
+    centres = (stats.hist_edges[:-1] + stats.hist_edges[1:]) / 2
+    ax2.bar(centres, stats.hist_counts, width=np.diff(stats.hist_edges) * 0.9, color="#DD8452")
+    ax2.set_xlabel("attention value")
+    ax2.set_ylabel("pixels")
+    ax2.set_title("values of positive pixels")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -1,0 +1,106 @@
+"""Which images to bake, with their keys and labels (real = 0, fake = 1, unknown = -1)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+__all__ = ["ImageItem", "IMAGE_SUFFIXES", "label_from_path", "list_folder", "read_list_file", "read_deepfakebench_json"]
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+LABEL_NAMES = {"real": 0, "fake": 1}
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """``key``: path relative to the image root, POSIX form (the store's key); ``path``: the file to read."""
+
+    key: str
+    path: Path
+    label: int
+
+
+def label_from_path(rel: str) -> int:
+    """The label of the nearest enclosing folder named ``real`` or ``fake`` (case-insensitive), else -1."""
+    for part in reversed(PurePosixPath(rel).parts[:-1]):
+        if part.lower() in LABEL_NAMES:
+            return LABEL_NAMES[part.lower()]
+    return -1
+
+
+def _key(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()  # outside the root: keep the path as given
+
+
+def list_folder(root: str | Path) -> list[ImageItem]:
+    """Every image under ``root`` (sorted), labelled from ``real/`` and ``fake/`` folder names."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"--images {root} is not a folder")
+    items = [
+        ImageItem(_key(root, p), p, label_from_path(_key(root, p)))
+        for p in sorted(root.rglob("*"))
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    ]
+    if not items:
+        raise ValueError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {root}")
+    return items
+
+
+def read_list_file(root: str | Path, list_file: str | Path) -> list[ImageItem]:
+    """A CSV list ``path,label[,video]`` (header optional; label real/fake/0/1) or one path per line.
+    Paths are relative to ``root`` unless absolute. Without a label column, folder names decide."""
+    root, list_file = Path(root), Path(list_file)
+    items = []
+    with open(list_file, newline="") as fh:
+        for lineno, row in enumerate(csv.reader(fh), 1):
+            if not row or not row[0].strip() or row[0].startswith("#") or (lineno == 1 and row[0].strip() == "path"):
+                continue
+            rel = row[0].strip()
+            path = Path(rel) if Path(rel).is_absolute() else root / rel
+            key = _key(root, path)
+            if len(row) > 1 and row[1].strip():
+                raw = row[1].strip().lower()
+                if raw not in ("0", "1", "real", "fake"):
+                    raise ValueError(f"{list_file}:{lineno}: label must be 0/1/real/fake, got {row[1]!r}")
+                label = LABEL_NAMES.get(raw, int(raw) if raw.isdigit() else -1)
+            else:
+                label = label_from_path(key)
+            items.append(ImageItem(key, path, label))
+    if not items:
+        raise ValueError(f"{list_file} lists no images")
+    return items
+
+
+def read_deepfakebench_json(
+    root: str | Path, json_file: str | Path, splits: tuple[str, ...] = ("train",)
+) -> list[ImageItem]:
+    """Frames of a DeepfakeBench dataset JSON ``{dataset: {label: {split: {[comp:] {video: {"label", "frames"}}}}}}``
+    for the given splits. A label name containing "real" is real (0), anything else fake (1)."""
+    root, json_file = Path(root), Path(json_file)
+    data = json.loads(Path(json_file).read_text())
+    items = []
+
+    def videos(node):
+        for name, value in node.items():
+            if isinstance(value, dict) and "frames" in value:
+                yield name, value
+            elif isinstance(value, dict):
+                yield from videos(value)
+
+    for dataset in data.values():
+        for label_name, by_split in dataset.items():
+            label = 0 if "real" in label_name.lower() else 1
+            for split in splits:
+                for _, video in videos(by_split.get(split, {})):
+                    for frame in video["frames"]:
+                        path = Path(frame) if Path(frame).is_absolute() else root / frame
+                        items.append(ImageItem(_key(root, path), path, label))
+    if not items:
+        raise ValueError(f"{json_file} lists no frames for splits {splits}")
+    return items

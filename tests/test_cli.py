@@ -1,0 +1,174 @@
+"""The primary-mask CLI end to end on a temporary image folder with tiny random-initialised timm models."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import timm
+import torch
+
+from primary_mask import PrimaryMapStore
+from primary_mask.cli import main
+from primary_mask.image_list import list_folder, read_deepfakebench_json, read_list_file
+
+
+@pytest.fixture(scope="module")
+def image_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for label in ("real", "fake"):
+        for i in range(5):
+            (root / "train" / label).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / "train" / label / f"v{i}.jpg"), rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ckpt")
+    paths = []
+    for name in ("resnet10t", "efficientnet_b0"):
+        torch.manual_seed(0)
+        path = d / f"{name}.pth"
+        torch.save(timm.create_model(name, pretrained=False, num_classes=1).state_dict(), path)
+        paths.append(f"{name}:{path}")
+    return paths
+
+
+def bake_args(root, out, models, *extra):
+    args = [
+        "bake",
+        "--images",
+        str(root),
+        "--out",
+        str(out),
+        "--size",
+        "16",
+        "--input-size",
+        "32",
+        "--batch-size",
+        "4",
+        "--workers",
+        "0",
+        "--quiet",
+    ]
+    for m in models:
+        args += ["--model", m]
+    return args + list(extra)
+
+
+def test_bake_then_resume_then_inspect_stats_verify(image_root, checkpoints, tmp_path, capsys):
+    out = tmp_path / "store"
+    assert main(bake_args(image_root, out, checkpoints)) == 0
+    store = PrimaryMapStore(out)
+    assert sorted(store.keys()) == sorted(f"train/{lab}/v{i}.jpg" for lab in ("real", "fake") for i in range(5))
+    assert store.provenance["settings"]["models"][0]["sha256"]
+    assert main(bake_args(image_root, out, checkpoints)) == 0
+    assert "0 maps baked, 10 already present" in capsys.readouterr().out
+
+    assert (
+        main(["inspect", str(out), "--images", str(image_root), "--out", str(tmp_path / "grid.png"), "--n", "3"]) == 0
+    )
+    assert cv2.imread(str(tmp_path / "grid.png")).shape[0] > 3 * 100
+    assert main(["stats", str(out), "--png", str(tmp_path / "stats.png")]) == 0
+    printed = capsys.readouterr().out
+    assert "train/fake" in printed and "train/real" in printed and (tmp_path / "stats.png").exists()
+
+    assert main(["verify", str(out)]) == 0
+    shard = next((out / "shards").glob("*.safetensors"))
+    shard.write_bytes(shard.read_bytes()[:-5])
+    assert main(["verify", str(out)]) == 1
+    assert str(shard) in capsys.readouterr().err
+
+
+def test_settings_mismatch_and_bad_images(image_root, checkpoints, tmp_path, capsys):
+    out = tmp_path / "store"
+    assert main(bake_args(image_root, out, checkpoints[:1])) == 0
+    assert main(bake_args(image_root, out, checkpoints[:1], "--tau1", "0.5")) == 2
+    assert "other settings" in capsys.readouterr().err
+
+    bad_root = tmp_path / "bad"
+    (bad_root / "fake").mkdir(parents=True)
+    (bad_root / "fake" / "broken.png").write_bytes(b"not an image")
+    cv2.imwrite(str(bad_root / "fake" / "ok.png"), np.zeros((20, 20, 3), np.uint8))
+    assert main(bake_args(bad_root, tmp_path / "s2", checkpoints[:1])) == 2
+    assert "broken.png: cannot be decoded" in capsys.readouterr().err
+    assert main(bake_args(bad_root, tmp_path / "s3", checkpoints[:1], "--skip-bad")) == 0
+    assert "broken.png" in (tmp_path / "s3" / "bad-images-main.txt").read_text()
+    assert list(PrimaryMapStore(tmp_path / "s3").keys()) == ["fake/ok.png"]
+
+
+def test_job_array_shards_then_merge(image_root, checkpoints, tmp_path):
+    for i in range(3):
+        assert main(bake_args(image_root, tmp_path / f"part{i}", checkpoints[:1], "--shard", f"{i}/3")) == 0
+    sizes = [len(PrimaryMapStore(tmp_path / f"part{i}")) for i in range(3)]
+    assert sizes == [4, 3, 3]
+    assert main(["merge", "--out", str(tmp_path / "all")] + [str(tmp_path / f"part{i}") for i in range(3)]) == 0
+    merged = PrimaryMapStore(tmp_path / "all")
+    assert len(merged) == 10 and main(["verify", str(tmp_path / "all")]) == 0
+    whole = tmp_path / "whole"
+    assert main(bake_args(image_root, whole, checkpoints[:1])) == 0
+    for key in merged.keys():  # same maps as one uninterrupted bake
+        assert torch.allclose(merged[key], PrimaryMapStore(whole)[key], atol=1 / 255)
+
+
+def test_torchrun_two_ranks(image_root, checkpoints, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29517",
+        "-m",
+        "primary_mask.cli",
+    ] + bake_args(image_root, out, checkpoints[:1], "--device", "cpu")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "merged index: 10 maps" in proc.stdout
+    assert [p.name for p in (out / "index").glob("*.json")] == ["merged.json"]
+    assert len(PrimaryMapStore(out)) == 10
+
+
+def test_image_lists(image_root, tmp_path):
+    assert [it.label for it in list_folder(image_root)].count(1) == 5
+    lst = tmp_path / "list.csv"
+    lst.write_text("path,label\ntrain/real/v0.jpg,fake\ntrain/fake/v1.jpg,\n")
+    items = read_list_file(image_root, lst)
+    assert [(it.key, it.label) for it in items] == [("train/real/v0.jpg", 1), ("train/fake/v1.jpg", 1)]
+    lst.write_text("train/real/v0.jpg,maybe\n")
+    with pytest.raises(ValueError, match="list.csv:1: label must be"):
+        read_list_file(image_root, lst)
+    dfb = tmp_path / "FF.json"
+    dfb.write_text(
+        json.dumps(
+            {
+                "FF": {
+                    "FF-real": {
+                        "train": {
+                            "c23": {"000": {"label": "FF-real", "frames": [str(image_root / "train/real/v0.jpg")]}}
+                        }
+                    },
+                    "FF-DF": {
+                        "train": {
+                            "c23": {"000_003": {"label": "FF-DF", "frames": ["train/fake/v0.jpg", "train/fake/v1.jpg"]}}
+                        },
+                        "test": {},
+                    },
+                }
+            }
+        )
+    )
+    items = read_deepfakebench_json(image_root, dfb)
+    assert [(it.key, it.label) for it in items] == [
+        ("train/real/v0.jpg", 0),
+        ("train/fake/v0.jpg", 1),
+        ("train/fake/v1.jpg", 1),
+    ]
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        list_folder(tmp_path / "nothing")
