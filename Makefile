@@ -22,6 +22,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_erase.py --out benchmarks/out/bench_erase.json
+	$(PY) benchmarks/bench_localize.py --out benchmarks/out/bench_localize.json
 
 clean:
 	rm -rf demo_out benchmarks/out .pytest_cache

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as nnf
 
 __all__ = ["FUSIONS", "fuse_maps"]
 
 FUSIONS = ("average", "max", "neighboring")
 
 
-def _neighbourhood_mean_abs_diff(cams: torch.Tensor) -> torch.Tensor:
-    """D[j, k, b, y, x] = mean over the 3x3 neighbourhood N(x) (centre included, clipped at the border) of
-    |A_j(n) - A_k(x)|. ``cams``: (T, B, H, W) -> (T, T, B, H, W)."""
+_OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def _band_rule(cams: torch.Tensor, flat_idx: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 7-8 for the pixels ``flat_idx`` (indices into B*H*W) only.
+
+    Returns (g, value): g[i] is True when some ordered pair (A_j, A_k) has mean over the 3x3 neighbourhood N(x)
+    (centre included, clipped at the border) of |A_j(n) - A_k(x)| > lam; value[i] is the max of all maps over N(x).
+    """
     t, b, h, w = cams.shape
-    patches = nnf.unfold(cams.reshape(t * b, 1, h, w), kernel_size=3, padding=1)  # (T*B, 9, H*W), zero padded
-    valid = nnf.unfold(torch.ones(1, 1, h, w, dtype=cams.dtype, device=cams.device), kernel_size=3, padding=1)
-    patches = patches.reshape(t, 1, b, 9, h * w)
-    centre = cams.reshape(1, t, b, 1, h * w)
-    diff = (patches - centre).abs() * valid  # padded positions do not count
-    return (diff.sum(dim=3) / valid.sum(dim=1)).reshape(t, t, b, h, w)
+    flat = cams.reshape(t, -1)
+    y = torch.div(flat_idx, w, rounding_mode="floor") % h
+    x = flat_idx % w
+    offsets = torch.tensor(_OFFSETS, device=cams.device)
+    ny, nx = y.unsqueeze(1) + offsets[:, 0], x.unsqueeze(1) + offsets[:, 1]  # (n, 9)
+    valid = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+    neighbour = flat_idx.unsqueeze(1) + offsets[:, 0] * w + offsets[:, 1]
+    neighbour = torch.where(valid, neighbour, flat_idx.unsqueeze(1))  # clipped positions: any valid index
+    values = flat[:, neighbour]  # (T, n, 9)
+    centre = flat[:, flat_idx]  # (T, n)
+    diff = (values.unsqueeze(1) - centre.unsqueeze(0).unsqueeze(-1)).abs()  # (T_j, T_k, n, 9)
+    mean_diff = (diff * valid).sum(-1) / valid.sum(-1)
+    g = (mean_diff > lam).flatten(0, 1).any(dim=0)
+    value = torch.where(valid, values, torch.full_like(values, float("-inf"))).amax(dim=(0, 2))
+    return g, value
 
 
 def fuse_maps(
@@ -61,8 +75,9 @@ def fuse_maps(
     s = cams.mean(dim=0)
     if strategy == "average":
         return torch.where(s > tau1, s, torch.zeros_like(s))
-    band = (s >= tau2) & (s <= tau1)
-    g = (_neighbourhood_mean_abs_diff(cams) > lam).flatten(0, 1).any(dim=0)  # (B, H, W)
-    neighbourhood_max = nnf.max_pool2d(cams.amax(dim=0).unsqueeze(1), 3, stride=1, padding=1).squeeze(1)
     out = torch.where(s > tau1, s, torch.zeros_like(s))
-    return torch.where(band & g, neighbourhood_max, out)
+    band = torch.nonzero(((s >= tau2) & (s <= tau1)).reshape(-1)).squeeze(1)  # only these need Eq. 7-8
+    if band.numel():
+        g, value = _band_rule(cams, band, lam)
+        out.view(-1)[band[g]] = value[g].to(out.dtype)
+    return out

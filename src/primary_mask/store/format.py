@@ -71,8 +71,9 @@ def read_safetensors_header(path: Path) -> tuple[dict[str, Any], int]:
         raise StoreError(f"{path} has a corrupt safetensors header") from None
 
 
-def open_shard_memmap(path: Path) -> np.memmap:
-    """Memory-map the "maps" tensor of a shard read-only, checking its declared extent against the file."""
+def open_shard_memmap(path: Path, mode: str = "r") -> np.memmap:
+    """Memory-map the "maps" tensor of a shard (``mode`` "r", or "c" for copy-on-write: writable in memory,
+    never written back), checking its declared extent against the file."""
     header, data_start = read_safetensors_header(path)
     info = header.get("maps")
     if info is None:
@@ -86,7 +87,7 @@ def open_shard_memmap(path: Path) -> np.memmap:
         raise StoreError(f"{path}: tensor extent does not match its shape {shape}")
     if os.path.getsize(path) < data_start + end:
         raise StoreError(f"{path} is truncated: {os.path.getsize(path)} bytes, header promises {data_start + end}")
-    return np.memmap(path, dtype=dtype, mode="r", offset=data_start + start, shape=shape)
+    return np.memmap(path, dtype=dtype, mode=mode, offset=data_start + start, shape=shape)
 
 
 def shard_keys(path: Path) -> list[str]:

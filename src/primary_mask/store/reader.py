@@ -62,7 +62,7 @@ class PrimaryMapStore:
         self.meta, self._index, self.shards = load_index(self.path)
         self.size = int(self.meta["size"])
         self.dtype = self.meta["dtype"]
-        self._open: dict[str, np.memmap] = {}
+        self._open: dict[str, np.ndarray] = {}
         self._pid = os.getpid()
 
     @property
@@ -89,17 +89,21 @@ class PrimaryMapStore:
     def keys(self) -> list[str]:
         return list(self._index)
 
-    def _shard(self, name: str) -> np.memmap:
+    def _shard(self, name: str) -> np.ndarray:
+        """The shard's maps, memory-mapped: nothing is read until a row is used."""
         if self._pid != os.getpid():  # forked: do not share file handles with the parent
             self._open, self._pid = {}, os.getpid()
-        mm = self._open.get(name)
-        if mm is None:
-            mm = self._open[name] = open_shard_memmap(self.path / "shards" / name)
-        return mm
+        arr = self._open.get(name)
+        if arr is None:
+            arr = self._open[name] = np.asarray(open_shard_memmap(self.path / "shards" / name))
+        return arr
 
-    def _to_float(self, raw: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.array(raw))  # a copy: the memmap is read-only
-        return t.float().div_(255.0) if t.dtype == torch.uint8 else t.float()
+    @staticmethod
+    def _to_float(raw: np.ndarray) -> torch.Tensor:
+        """uint8 -> value / 255 (correctly rounded float32 division), float16 -> float32; one new array."""
+        return torch.from_numpy(
+            np.divide(raw, 255, dtype=np.float32) if raw.dtype == np.uint8 else raw.astype(np.float32)
+        )
 
     def raw(self, key: str) -> np.ndarray:
         """The stored (size, size) array (uint8 or float16), a copy."""
@@ -107,7 +111,7 @@ class PrimaryMapStore:
             shard, row = self._index[key]
         except KeyError:
             raise KeyError(f"no primary map for key {key!r} in store {self.path}") from None
-        return np.array(self._shard(shard)[row])
+        return self._shard(shard)[row].copy()
 
     def __getitem__(self, key: str) -> torch.Tensor:
         if key not in self._index:

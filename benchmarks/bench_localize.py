@@ -1,0 +1,231 @@
+"""Speed of the static stage against the baselines named in the localization issue.
+
+(a) neighboring fusion of 3 maps at 256x256: fuse_maps vs a per-pixel Python loop (target >= 1000x);
+(b) bake throughput of a 3-model zoo: PrimaryRegionLocalizer (batched, all models) vs a naive loop calling
+    pytorch-grad-cam one image and one model at a time and fusing in numpy (target >= 3x on CPU);
+(c) random reads of 10,000 maps: PrimaryMapStore vs one .npy file per map as the authors' release stores
+    them (target >= 10x).
+Prints a table and writes JSON (--out). Models are random-initialised (speed does not depend on weights).
+
+Run: python benchmarks/bench_localize.py [--out benchmarks/out/bench_localize.json] [--zoo resnet18 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+import torch.nn.functional as nnf
+from pytorch_grad_cam import GradCAM
+from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
+
+from primary_mask import PrimaryMapStore, PrimaryMapWriter, PrimaryRegionLocalizer, fuse_maps
+from primary_mask.localize import default_target_layer
+
+
+def neighboring_loop(cams: np.ndarray, tau1=0.3, tau2=0.1, lam=0.15) -> np.ndarray:
+    """Per-pixel loops over (y, x), pairs of maps and neighbours, in the style of the authors' release."""
+    t, h, w = cams.shape
+    out = np.zeros((h, w), np.float32)
+    for y in range(h):
+        for x in range(w):
+            s = cams[:, y, x].mean()
+            if s > tau1:
+                out[y, x] = s
+            elif s >= tau2:
+                ys, xs = slice(max(0, y - 1), y + 2), slice(max(0, x - 1), x + 2)
+                keep = False
+                for j in range(t):
+                    for k in range(t):
+                        if np.abs(cams[j, ys, xs] - cams[k, y, x]).mean() > lam:
+                            keep = True
+                if keep:
+                    out[y, x] = cams[:, ys, xs].max()
+    return out
+
+
+def neighboring_python(cams: list, tau1=0.3, tau2=0.1, lam=0.15) -> list:
+    """The same rule in plain Python on nested lists (no numpy): the per-pixel reference of the tests."""
+    t, h, w = len(cams), len(cams[0]), len(cams[0][0])
+    out = [[0.0] * w for _ in range(h)]
+    for y in range(h):
+        for x in range(w):
+            s = sum(cams[j][y][x] for j in range(t)) / t
+            if s > tau1:
+                out[y][x] = s
+            elif s >= tau2:
+                nbrs = [
+                    (yy, xx) for yy in range(y - 1, y + 2) for xx in range(x - 1, x + 2) if 0 <= yy < h and 0 <= xx < w
+                ]
+                if any(
+                    sum(abs(cams[j][yy][xx] - cams[k][y][x]) for yy, xx in nbrs) / len(nbrs) > lam
+                    for j in range(t)
+                    for k in range(t)
+                ):
+                    out[y][x] = max(cams[j][yy][xx] for j in range(t) for yy, xx in nbrs)
+    return out
+
+
+def timed(fn, repeats=1):
+    fn()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t0) / repeats
+
+
+def bench_fusion(size: int) -> dict:
+    g = torch.Generator().manual_seed(0)
+    coarse = torch.rand(3, 1, size // 16, size // 16, generator=g)
+    cams = nnf.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
+    cams = (cams - cams.amin((1, 2), keepdim=True)) / (
+        cams.amax((1, 2), keepdim=True) - cams.amin((1, 2), keepdim=True)
+    )
+    ours = timed(lambda: fuse_maps(cams.unsqueeze(1), "neighboring"), 20)
+    t0 = time.perf_counter()
+    ref = neighboring_loop(cams.numpy())
+    loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref_py = np.array(neighboring_python(cams.double().tolist()))
+    loop_py = time.perf_counter() - t0
+    fused = fuse_maps(cams.unsqueeze(1), "neighboring")[0].numpy()
+    diff = max(float(np.abs(fused - ref).max()), float(np.abs(fused - ref_py).max()))
+    band = float(((cams.mean(0) >= 0.1) & (cams.mean(0) <= 0.3)).float().mean())
+    return {
+        "size": size,
+        "ours_ms": ours * 1e3,
+        "loop_numpy_ms": loop * 1e3,
+        "loop_python_ms": loop_py * 1e3,
+        "speedup_vs_numpy_loop": loop / ours,
+        "speedup_vs_python_loop": loop_py / ours,
+        "max_abs_diff": diff,
+        "band_fraction": band,
+    }
+
+
+def bench_bake(zoo: list[str], n_images: int, input_size: int, map_size: int) -> dict:
+    torch.manual_seed(0)
+    models = [timm.create_model(n, pretrained=False, num_classes=1).eval() for n in zoo]
+    images = torch.randn(n_images, 3, input_size, input_size)
+    labels = torch.randint(0, 2, (n_images,))
+    loc = PrimaryRegionLocalizer(models, size=map_size, device="cpu", batch_size=16)
+    ours = timed(lambda: loc.localize(images, labels))
+
+    def naive():
+        fused = []
+        for i in range(n_images):
+            cams = []
+            for m in models:
+                with GradCAM(model=m, target_layers=[default_target_layer(m)]) as cam:
+                    grey = cam(input_tensor=images[i : i + 1], targets=[BinaryClassifierOutputTarget(int(labels[i]))])[
+                        0
+                    ]
+                import cv2
+
+                small = cv2.resize(grey, (map_size, map_size), interpolation=cv2.INTER_AREA)
+                cams.append((small - small.min()) / max(small.max() - small.min(), 1e-7))
+            fused.append(neighboring_loop(np.stack(cams)))
+        return fused
+
+    t_naive = timed(naive)
+    return {
+        "zoo": zoo,
+        "images": n_images,
+        "input_size": input_size,
+        "ours_img_s": n_images / ours,
+        "naive_img_s": n_images / t_naive,
+        "speedup": t_naive / ours,
+    }
+
+
+def bench_reads(n: int, size: int) -> dict:
+    rng = np.random.default_rng(0)
+    maps = torch.from_numpy(rng.random((n, size, size), dtype=np.float32))
+    keys = [f"train/{'real' if i % 2 else 'fake'}/{i:06d}.png" for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        with PrimaryMapWriter(tmp / "store", size=size) as w:
+            w.add(keys, maps)
+        npy = tmp / "npy"
+        for k, m in zip(keys, maps.numpy()):
+            p = npy / (k + ".npy")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            np.save(p, (m * 255).round().astype(np.uint8))
+        order = [keys[i] for i in rng.permutation(n)]
+        store = PrimaryMapStore(tmp / "store")
+        t0 = time.perf_counter()
+        for k in order:
+            store[k]
+        ours = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for k in order:
+            torch.from_numpy(np.load(npy / (k + ".npy"))).float().div_(255)
+        t_npy = time.perf_counter() - t0
+    return {
+        "maps": n,
+        "size": size,
+        "ours_us_per_read": ours / n * 1e6,
+        "npy_us_per_read": t_npy / n * 1e6,
+        "speedup": t_npy / ours,
+        "note": "files freshly written, so both read from the page cache",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="benchmarks/out/bench_localize.json")
+    parser.add_argument("--zoo", nargs="+", default=["legacy_xception", "efficientnet_b0", "vgg11"])
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--input-size", type=int, default=128)
+    parser.add_argument("--fusion-size", type=int, default=256)
+    parser.add_argument("--reads", type=int, default=10_000)
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    res = {
+        "machine": {
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        }
+    }
+    res["fusion"] = bench_fusion(args.fusion_size)
+    f = res["fusion"]
+    print(
+        f"(a) fusion {args.fusion_size}^2, 3 maps ({100 * f['band_fraction']:.0f}% of pixels in the band): ours "
+        f"{f['ours_ms']:.2f} ms; per-pixel loop with numpy {f['loop_numpy_ms']:.0f} ms -> "
+        f"{f['speedup_vs_numpy_loop']:.0f}x; plain Python loop {f['loop_python_ms']:.0f} ms -> "
+        f"{f['speedup_vs_python_loop']:.0f}x (max diff {f['max_abs_diff']:.1e})"
+    )
+    res["bake"] = bench_bake(args.zoo, args.images, args.input_size, 64)
+    print(
+        f"(b) bake {'+'.join(args.zoo)} at {args.input_size}^2: ours {res['bake']['ours_img_s']:.1f} img/s, "
+        f"naive {res['bake']['naive_img_s']:.1f} img/s -> {res['bake']['speedup']:.1f}x"
+    )
+    res["reads"] = bench_reads(args.reads, 64)
+    print(
+        f"(c) {args.reads} random reads: store {res['reads']['ours_us_per_read']:.1f} us, .npy "
+        f"{res['reads']['npy_us_per_read']:.1f} us -> {res['reads']['speedup']:.1f}x"
+    )
+    res["targets"] = {
+        "fusion>=1000x (vs numpy loop)": f["speedup_vs_numpy_loop"] >= 1000,
+        "fusion>=1000x (vs plain Python loop)": f["speedup_vs_python_loop"] >= 1000,
+        "bake>=3x": res["bake"]["speedup"] >= 3,
+        "reads>=10x": res["reads"]["speedup"] >= 10,
+    }
+    print("targets:", json.dumps(res["targets"]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
