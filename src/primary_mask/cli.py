@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def _bake(args: argparse.Namespace) -> int:
     if device is None and world > 1:
         import torch
 
-        device = f"cuda:{int(__import__('os').environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
     localizer = PrimaryRegionLocalizer(
         args.model,
         cam=args.cam,

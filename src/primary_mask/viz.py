@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import torch
 
+from primary_mask.functional.erase import primary_region_erase
+
 __all__ = ["erase_row", "overlay_heatmap", "labelled_grid", "write_png"]
 
 
@@ -48,8 +50,6 @@ def write_png(path: str | Path, rgb: np.ndarray) -> Path:
 def erase_row(image: np.ndarray, pmap: np.ndarray, alphas: Sequence[float], fill=0) -> list[np.ndarray]:
     """One row of the paper's Fig. 7: the image (H, W, 3) uint8 RGB, its map (h, w) overlaid, and the image
     erased at each alpha (map resized bilinearly to the image)."""
-    from primary_mask.functional.erase import primary_region_erase
-
     images = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).expand(len(alphas), -1, -1, -1)
     maps = torch.as_tensor(pmap, dtype=torch.float32).expand(len(alphas), -1, -1)
     erased = primary_region_erase(images, maps, torch.tensor(list(alphas), dtype=torch.float64), fill=fill)

@@ -14,11 +14,10 @@ import json
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-from primary_mask.bake import IMAGENET_MEAN, IMAGENET_STD, bake
+from primary_mask.bake import ImageLoadDataset, bake
 from primary_mask.demo.forgeries import forgery_set
 from primary_mask.demo.synthetic_face import draw_face, synthetic_primary_map
 from primary_mask.demo.tiny_zoo import tiny_zoo, train_detector
@@ -49,16 +48,6 @@ def _write_faces(root: Path, n_pairs: int) -> dict[str, np.ndarray]:
     return masks
 
 
-def _load_tensor(root: Path, keys: list[str]) -> torch.Tensor:
-    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    out = []
-    for key in keys:
-        rgb = cv2.cvtColor(cv2.imread(str(root / key)), cv2.COLOR_BGR2RGB)
-        rgb = cv2.resize(rgb, (INPUT, INPUT), interpolation=cv2.INTER_AREA)
-        out.append((torch.from_numpy(rgb).permute(2, 0, 1).float() / 255 - mean) / std)
-    return torch.stack(out)
-
-
 def _fresh_store(path: Path) -> None:
     """Remove a store the demo made earlier; refuse to touch anything else."""
     meta = path / "store.json"
@@ -74,7 +63,8 @@ def static_stage(out: Path, n_pairs: int = 120, steps: int = 250, progress: bool
     faces = out / "faces"
     masks = _write_faces(faces, n_pairs)
     items = list_folder(faces)
-    images = _load_tensor(faces, [it.key for it in items])
+    loaded = ImageLoadDataset(items, INPUT)  # exactly what bake feeds the zoo
+    images = torch.stack([loaded[i][0] for i in range(len(items))])
     labels = torch.tensor([it.label for it in items])
     torch.manual_seed(0)
     zoo = tiny_zoo()

@@ -57,12 +57,13 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     # bucket means a strictly higher value; ceil keeps every positive value out of bucket 0.
     scale = torch.where(row_max > 0, (_BUCKETS - 1) / row_max, torch.zeros_like(row_max)).unsqueeze(1)
     bucket = (flat * scale).ceil_().clamp_(max=_BUCKETS - 1)
+    first_bucket = torch.arange(rows, device=device).unsqueeze(1) * _BUCKETS  # row r's histogram starts here
     if flat.dtype == torch.float64 or bool((row_max > 1.0e3).any()):
         # value * scale can underflow to 0 for a tiny positive value when the map's range is huge; such a
         # value still belongs to a positive bucket. (Impossible for float32 maps with max <= 1e3.)
         bucket = torch.where(flat > 0, bucket.clamp(min=1), bucket)
     if rows > 1:  # offset each row into its own histogram range (exact in float32 below 2**24 buckets)
-        bucket += torch.arange(rows, device=device, dtype=bucket.dtype).unsqueeze(1) * _BUCKETS
+        bucket += first_bucket.to(bucket.dtype)
     bucket = bucket.to(torch.int64)
     counts = torch.bincount(bucket.view(-1), minlength=rows * _BUCKETS).view(rows, _BUCKETS)
 
@@ -76,7 +77,6 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     need = k - above  # how many boundary-bucket members are kept (rows with k == 0 are dropped below)
 
     # Compact list of the boundary bucket's members, in row-major order.
-    first_bucket = torch.arange(rows, device=device).unsqueeze(1) * _BUCKETS
     cand_lin = torch.nonzero((bucket == boundary + first_bucket).view(-1)).squeeze(1)
     cand_row = torch.div(cand_lin, n, rounding_mode="floor")
     cand_val = flat.view(-1)[cand_lin]

@@ -126,10 +126,10 @@ class PrimaryRegionLocalizer:
             if bool(((labels != 0) & (labels != 1) & (labels != -1)).any()):
                 raise ValueError("labels must be 0 (real), 1 (fake) or -1 (unknown: use the prediction)")
         images = images.to(self.device)
+        label_list = labels.tolist() if labels is not None else [-1] * images.shape[0]
+        targets = [LabelTarget(int(y), self.fake_class) for y in label_list]
         cams = []
         for model, layer in zip(self.models, self.target_layers):
-            label_list = labels.tolist() if labels is not None else [-1] * images.shape[0]
-            targets = [LabelTarget(int(y), self.fake_class) for y in label_list]
             with CAM_METHODS[self.cam](model=model, target_layers=[layer]) as cam:
                 grey = cam(input_tensor=images, targets=targets)
             cams.append(torch.from_numpy(grey).to(self.device, torch.float32))
