@@ -12,7 +12,7 @@ import torch
 
 from primary_mask import PrimaryMapStore
 from primary_mask.cli import main
-from primary_mask.image_list import list_folder, read_deepfakebench_json, read_list_file
+from primary_mask.data.image_list import list_folder, read_deepfakebench_json, read_list_file
 
 
 @pytest.fixture(scope="module")

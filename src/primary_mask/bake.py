@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from primary_mask.image_list import ImageItem
+from primary_mask.data.image_list import ImageItem
+from primary_mask.data.io import read_rgb
 from primary_mask.localize.localizer import PrimaryRegionLocalizer
 from primary_mask.store.writer import PrimaryMapWriter
 
@@ -37,13 +37,12 @@ class ImageLoadDataset(Dataset):
         return len(self.items)
 
     def __getitem__(self, i: int):
-        item = self.items[i]
-        img = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
-        if img is None:
-            reason = "does not exist" if not item.path.exists() else "cannot be decoded as an image"
-            return torch.zeros(0), i, f"{item.path}: {reason}"
+        try:
+            img = read_rgb(self.items[i].path)
+        except ValueError as exc:
+            return torch.zeros(0), i, str(exc)
         img = cv2.resize(img, (self.input_size, self.input_size), interpolation=cv2.INTER_AREA)
-        t = torch.from_numpy(np.ascontiguousarray(img[:, :, ::-1])).permute(2, 0, 1).float().div_(255)
+        t = torch.from_numpy(img).permute(2, 0, 1).float().div_(255)
         return (t - self.mean) / self.std, i, ""
 
 

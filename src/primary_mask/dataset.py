@@ -13,7 +13,7 @@ import torchvision.transforms.v2.functional as F
 from torch.utils.data import Dataset
 
 from primary_mask.functional.erase import resize_maps
-from primary_mask.primary_map import PrimaryMap
+from primary_mask.primary_map import ErasedPrimaryMap, PrimaryMap
 
 __all__ = ["MapSource", "PrimaryMapDataset", "with_primary_maps", "keys_from_image_folder"]
 
@@ -51,11 +51,13 @@ class PrimaryMapDataset(Dataset):
         missing: str = "error",
         resize_to_image: bool = True,
         return_map: bool = False,
+        return_applied: bool = False,
     ) -> None:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         if keys is None:
-            keys = keys_from_image_folder(dataset)
+            own = getattr(dataset, "keys", None)  # DeepfakeImageDataset and the like carry their keys
+            keys = list(own) if isinstance(own, (list, tuple)) else keys_from_image_folder(dataset)
         if not callable(keys):
             keys = list(keys)
             if len(keys) != len(dataset):
@@ -67,6 +69,7 @@ class PrimaryMapDataset(Dataset):
         self.missing = missing
         self.resize_to_image = resize_to_image
         self.return_map = return_map
+        self.return_applied = return_applied
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -101,7 +104,10 @@ class PrimaryMapDataset(Dataset):
         pmap = self.load_map(self.key(index), tuple(F.get_size(image)))
         if self.transform is not None:
             image, pmap = self.transform(image, pmap)
-        return (image, *rest, pmap) if self.return_map else (image, *rest)
+        extra = ((pmap,) if self.return_map else ()) + (
+            (isinstance(pmap, ErasedPrimaryMap),) if self.return_applied else ()
+        )
+        return (image, *rest, *extra)
 
 
 def with_primary_maps(
@@ -112,6 +118,7 @@ def with_primary_maps(
     missing: str = "error",
     resize_to_image: bool = True,
     return_map: bool = False,
+    return_applied: bool = False,
 ) -> PrimaryMapDataset:
     """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, PrimaryMap)``.
 
@@ -125,8 +132,10 @@ def with_primary_maps(
         missing: ``"error"`` raises ``KeyError`` naming the key; ``"skip"`` uses an empty map (not erased).
         resize_to_image: resize the map bilinearly to the image size first, so that pixel-based geometric
             transforms (crops, pads) move image and map consistently.
-        return_map: also return the transformed map as the last element.
+        return_map: also return the transformed map.
+        return_applied: also return whether the image was erased (for the Eq. 13 weight gamma).
 
-    Returns a dataset yielding ``(image, label, *rest)`` (``+ (map,)`` with ``return_map``).
+    Returns a dataset yielding ``(image, label, *rest)``, then ``map`` with ``return_map``, then ``applied``
+    with ``return_applied``. ``keys=None`` uses ``dataset.keys`` when the dataset has that list.
     """
-    return PrimaryMapDataset(dataset, maps, keys, transform, missing, resize_to_image, return_map)
+    return PrimaryMapDataset(dataset, maps, keys, transform, missing, resize_to_image, return_map, return_applied)

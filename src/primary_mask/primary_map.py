@@ -11,7 +11,7 @@ from torchvision.transforms import InterpolationMode
 
 from primary_mask._checks import check_map_dtype_rank
 
-__all__ = ["PrimaryMap"]
+__all__ = ["ErasedPrimaryMap", "PrimaryMap"]
 
 
 class PrimaryMap(tv_tensors.Mask):
@@ -52,6 +52,14 @@ class PrimaryMap(tv_tensors.Mask):
                     f"PrimaryMap data must be finite and >= 0, got min {lo.item():.4g}, max {hi.item():.4g}"
                 )
         return tensor.as_subclass(cls)
+
+
+class ErasedPrimaryMap(PrimaryMap):
+    """The map of an image that :class:`~primary_mask.PrimaryRegionErase` did erase (same values).
+
+    It marks the sample as augmented (q = 0 in Eq. 13) through the rest of the pipeline, so a loader can report
+    it (``with_primary_maps(..., return_applied=True)``) and the loss weight gamma can be applied.
+    """
 
 
 def _as_map(out: torch.Tensor) -> PrimaryMap:

@@ -16,7 +16,7 @@ from primary_mask._checks import check_alpha_range, check_probability
 from primary_mask._random import WorkerAwareGenerator
 from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, resize_maps
 from primary_mask.functional.refine import refine_mask
-from primary_mask.primary_map import PrimaryMap
+from primary_mask.primary_map import ErasedPrimaryMap, PrimaryMap
 
 __all__ = ["PrimaryRegionErase"]
 
@@ -28,7 +28,8 @@ class PrimaryRegionErase(v2.Transform):
     (e.g. ``{"image": img, "map": pmap, "label": 1}``); other entries pass through. With probability ``p`` it
     draws ``alpha ~ U(alpha_range)``, resizes the map bilinearly to the image size, keeps the
     ``floor(alpha * |V|)`` most attended positive pixels (:func:`~primary_mask.refine_mask`) and returns
-    ``image * (1 - mask) + fill * mask``. The map itself is returned unchanged.
+    ``image * (1 - mask) + fill * mask``. The map comes back with the same values, as an
+    :class:`~primary_mask.primary_map.ErasedPrimaryMap` when the image was erased.
 
     Args:
         p: probability of erasing, in [0, 1]. The paper and the authors' release use 0.5.
@@ -96,6 +97,8 @@ class PrimaryRegionErase(v2.Transform):
         return {"applied": True, "alpha": alpha, "mask": refine_mask(resize_maps(primary, size)[0], alpha)}
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if isinstance(inpt, PrimaryMap):  # mark the sample as erased; values unchanged
+            return inpt.as_subclass(ErasedPrimaryMap) if params["mask"] is not None else inpt
         if params["mask"] is None or not _is_image(inpt):
             return inpt
         if isinstance(inpt, PIL.Image.Image):

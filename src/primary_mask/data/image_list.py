@@ -7,7 +7,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["ImageItem", "IMAGE_SUFFIXES", "label_from_path", "list_folder", "read_list_file", "read_deepfakebench_json"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageItem",
+    "folder_video_id",
+    "label_from_path",
+    "list_folder",
+    "read_deepfakebench_json",
+    "read_list_file",
+]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 LABEL_NAMES = {"real": 0, "fake": 1}
@@ -15,11 +23,22 @@ LABEL_NAMES = {"real": 0, "fake": 1}
 
 @dataclass(frozen=True)
 class ImageItem:
-    """``key``: path relative to the image root, POSIX form (the store's key); ``path``: the file to read."""
+    """``key``: path relative to the image root, POSIX form (the store's key); ``path``: the file to read;
+    ``label``: real 0, fake 1, unknown -1; ``video``: the id frames are averaged over for video-level metrics."""
 
     key: str
     path: Path
     label: int
+    video: str = ""
+
+
+def folder_video_id(key: str) -> str:
+    """Frames inside a per-video folder share that folder (``fake/vid7/0001.png`` -> ``fake/vid7``); an image
+    directly under ``real/`` or ``fake/`` is its own video (``fake/vid7.jpg`` -> ``fake/vid7``)."""
+    path = PurePosixPath(key)
+    if path.parent.name.lower() in LABEL_NAMES or str(path.parent) == ".":
+        return str(path.with_suffix(""))
+    return str(path.parent)
 
 
 def label_from_path(rel: str) -> int:
@@ -42,11 +61,11 @@ def list_folder(root: str | Path) -> list[ImageItem]:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"--images {root} is not a folder")
-    items = [
-        ImageItem(_key(root, p), p, label_from_path(_key(root, p)))
-        for p in sorted(root.rglob("*"))
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    ]
+    items = []
+    for p in sorted(root.rglob("*")):
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            key = _key(root, p)
+            items.append(ImageItem(key, p, label_from_path(key), folder_video_id(key)))
     if not items:
         raise ValueError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {root}")
     return items
@@ -71,7 +90,8 @@ def read_list_file(root: str | Path, list_file: str | Path) -> list[ImageItem]:
                 label = LABEL_NAMES.get(raw, int(raw) if raw.isdigit() else -1)
             else:
                 label = label_from_path(key)
-            items.append(ImageItem(key, path, label))
+            video = row[2].strip() if len(row) > 2 and row[2].strip() else folder_video_id(key)
+            items.append(ImageItem(key, path, label, video))
     if not items:
         raise ValueError(f"{list_file} lists no images")
     return items
@@ -97,10 +117,10 @@ def read_deepfakebench_json(
         for label_name, by_split in dataset.items():
             label = 0 if "real" in label_name.lower() else 1
             for split in splits:
-                for _, video in videos(by_split.get(split, {})):
+                for name, video in videos(by_split.get(split, {})):
                     for frame in video["frames"]:
                         path = Path(frame) if Path(frame).is_absolute() else root / frame
-                        items.append(ImageItem(_key(root, path), path, label))
+                        items.append(ImageItem(_key(root, path), path, label, f"{label_name}/{name}"))
     if not items:
         raise ValueError(f"{json_file} lists no frames for splits {splits}")
     return items
