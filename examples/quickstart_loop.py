@@ -81,11 +81,11 @@ def main() -> None:
         images, params = erase(images, batch_maps, return_params=True)
         logits = model(images.float() / 255).squeeze(1)
         per_sample = nnf.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-        loss = prle_weighted_loss(per_sample, params.applied, gamma=1.0)
+        loss = prle_weighted_loss(per_sample, params.erased, gamma=1.0)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        print(f"device erase  step {step}: loss {loss.item():.4f}, erased {int(params.applied.sum())}/{len(images)}")
+        print(f"device erase  step {step}: loss {loss.item():.4f}, erased {int(params.erased.sum())}/{len(images)}")
 
 
 if __name__ == "__main__":

@@ -106,3 +106,14 @@ def test_loss_weights_follow_eq13():
         prle_loss_weights(applied, -1.0)
     with pytest.raises(ValueError, match="must both be"):
         prle_weighted_loss(losses[:3], applied)
+
+
+def test_erased_flags_only_where_pixels_were_erased(gen):
+    imgs, maps = batch(gen, b=4)
+    maps[1] = 0  # empty map: nothing to erase
+    params = EraseParams(
+        torch.tensor([True, True, False, True]), torch.tensor([0.5, 0.5, 0.5, 0.0], dtype=torch.float64)
+    )
+    out, used = BatchPrimaryRegionErase()(imgs, maps, params=params, return_params=True)
+    assert used.erased.tolist() == [True, False, False, False]  # alpha = 0 keeps no pixel either
+    assert [not torch.equal(o, i) for o, i in zip(out, imgs)] == used.erased.tolist()

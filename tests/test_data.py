@@ -135,5 +135,8 @@ def test_baked_store_lines_up_with_the_dataset(ffpp, tmp_path):
     ds = DeepfakeImageDataset(list_ffpp(root, methods=["Deepfakes", "FaceSwap"]))
     store = PrimaryMapStore(tmp_path / "store")
     assert set(ds.keys) == set(store.keys())
-    wrapped = with_primary_maps(ds, store, transform=PrimaryRegionErase(p=1), return_applied=True)
-    assert all(wrapped[i][2] for i in range(len(wrapped)))
+    wrapped = with_primary_maps(ds, store, transform=PrimaryRegionErase(p=1), return_map=True)  # missing="error"
+    for i in range(len(wrapped)):
+        image, label, pmap = wrapped[i]
+        expected = torch.nn.functional.interpolate(store[ds.keys[i]][None, None], size=(24, 24), mode="bilinear")
+        assert torch.allclose(pmap[0], expected[0, 0], atol=1e-6)  # the map baked for this very image

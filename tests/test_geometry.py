@@ -67,3 +67,13 @@ def test_interpolating_ops_keep_continuous_values_and_zero_fill():
     assert len(torch.unique(out)) > 100  # bilinear, not nearest (nearest keeps <= 64 levels)
     rotated = v2.RandomRotation((45, 45), fill=127)(tv_tensors.Image(torch.zeros(1, 64, 64)), pmap)[1]
     assert rotated[0, 0, 0] == 0  # corners brought in by rotation carry no attention, whatever the image fill
+
+
+@pytest.mark.parametrize("name", sorted(GEOMETRIC))
+def test_the_erased_mark_survives_geometry_after_the_erase(name):
+    from primary_mask.primary_map import ErasedPrimaryMap
+
+    img, pmap = marked_sample()
+    torch.manual_seed(3)
+    pipeline = v2.Compose([PrimaryRegionErase(p=1.0, alpha_range=(1.0, 1.0)), GEOMETRIC[name]])
+    assert isinstance(pipeline(img, pmap)[1], ErasedPrimaryMap)

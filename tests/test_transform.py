@@ -232,3 +232,13 @@ def test_composes_with_other_v2_transforms(gen):
     expected = (erase_loop(img, refine_mask_loop(m, 1.0), [0, 0, 0]).float() / 255 - 0.5) / 0.5
     assert torch.allclose(out, expected, atol=1e-6)
     assert torch.equal(pm, PrimaryMap(m))  # colour ops leave the map alone
+
+
+def test_map_marks_the_sample_only_when_pixels_were_erased(gen):
+    from primary_mask.primary_map import ErasedPrimaryMap
+
+    img, m = sample(gen)
+    t = PrimaryRegionErase(p=1, alpha_range=(1, 1))
+    assert isinstance(t(img, PrimaryMap(m))[1], ErasedPrimaryMap)
+    assert type(t(img, PrimaryMap(torch.zeros_like(m)))[1]) is PrimaryMap  # drawn, but nothing to erase
+    assert type(PrimaryRegionErase(p=0)(img, PrimaryMap(m))[1]) is PrimaryMap

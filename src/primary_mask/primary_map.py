@@ -62,8 +62,9 @@ class ErasedPrimaryMap(PrimaryMap):
     """
 
 
-def _as_map(out: torch.Tensor) -> PrimaryMap:
-    return tv_tensors.wrap(out, like=out) if isinstance(out, PrimaryMap) else out.as_subclass(PrimaryMap)
+def _like(out: torch.Tensor, like: PrimaryMap) -> PrimaryMap:
+    """Wrap a kernel's plain output as the input's own class (PrimaryMap or ErasedPrimaryMap)."""
+    return out.as_subclass(type(like))
 
 
 def _register_bilinear_kernels() -> None:
@@ -75,35 +76,35 @@ def _register_bilinear_kernels() -> None:
 
     @F.register_kernel(F.resize, PrimaryMap)
     def _resize(m, size, interpolation=bilinear, max_size=None, antialias=True, **_):
-        return _as_map(F.resize_image(_plain(m), size, interpolation=bilinear, max_size=max_size, antialias=True))
+        return _like(F.resize_image(_plain(m), size, interpolation=bilinear, max_size=max_size, antialias=True), m)
 
     @F.register_kernel(F.resized_crop, PrimaryMap)
     def _resized_crop(m, top, left, height, width, size, interpolation=bilinear, antialias=True, **_):
         out = F.resized_crop_image(_plain(m), top, left, height, width, size, interpolation=bilinear, antialias=True)
-        return _as_map(out)
+        return _like(out, m)
 
     @F.register_kernel(F.affine, PrimaryMap)
     def _affine(m, angle, translate, scale, shear, interpolation=bilinear, fill=None, center=None, **_):
         out = F.affine_image(
             _plain(m), angle, translate, scale, shear, interpolation=bilinear, fill=_zero(fill), center=center
         )
-        return _as_map(out)
+        return _like(out, m)
 
     @F.register_kernel(F.rotate, PrimaryMap)
     def _rotate(m, angle, interpolation=bilinear, expand=False, center=None, fill=None, **_):
         out = F.rotate_image(_plain(m), angle, interpolation=bilinear, expand=expand, center=center, fill=_zero(fill))
-        return _as_map(out)
+        return _like(out, m)
 
     @F.register_kernel(F.perspective, PrimaryMap)
     def _perspective(m, startpoints, endpoints, interpolation=bilinear, fill=None, coefficients=None, **_):
         out = F.perspective_image(
             _plain(m), startpoints, endpoints, interpolation=bilinear, fill=_zero(fill), coefficients=coefficients
         )
-        return _as_map(out)
+        return _like(out, m)
 
     @F.register_kernel(F.elastic, PrimaryMap)
     def _elastic(m, displacement, interpolation=bilinear, fill=None, **_):
-        return _as_map(F.elastic_image(_plain(m), displacement, interpolation=bilinear, fill=_zero(fill)))
+        return _like(F.elastic_image(_plain(m), displacement, interpolation=bilinear, fill=_zero(fill)), m)
 
 
 def _zero(fill: Any) -> Any:

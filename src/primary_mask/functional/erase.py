@@ -124,7 +124,8 @@ def primary_region_erase(
     applied: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     inplace: bool = False,
-) -> torch.Tensor:
+    return_masks: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Functional PRLE erase (Eq. 9-12) for a batch: refine each map with its alpha and erase the image.
 
     Args:
@@ -136,7 +137,8 @@ def primary_region_erase(
         generator: for the noise fills.
         inplace: write into ``images`` instead of a copy.
 
-    Returns ``(B, C, H, W)`` tensor, same dtype and device as ``images``.
+    Returns ``(B, C, H, W)`` tensor, same dtype and device as ``images``; with ``return_masks`` also the
+    ``(B, H, W)`` bool masks that were erased.
     """
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
@@ -158,4 +160,5 @@ def primary_region_erase(
         alpha_t = torch.where(applied.to(images.device).bool(), alpha_t, torch.zeros_like(alpha_t))
     masks = refine_mask(resize_maps(maps.to(images.device), images.shape[-2:]), alpha_t)
     fill_values = make_fill(images, check_fill(fill), generator)
-    return erase(images, masks, fill_values, inplace=inplace)
+    out = erase(images, masks, fill_values, inplace=inplace)
+    return (out, masks) if return_masks else out

@@ -16,13 +16,17 @@ __all__ = ["EraseParams", "BatchPrimaryRegionErase"]
 
 @dataclass(frozen=True)
 class EraseParams:
-    """Per-sample draws of one batch: ``applied`` (B,) bool and ``alpha`` (B,) float64, on one device."""
+    """Per-sample draws of one batch: ``applied`` (B,) bool (the Bernoulli(p) decision) and ``alpha`` (B,)
+    float64. After a forward pass, ``erased`` (B,) bool says which images really lost pixels (applied, and a
+    non-empty refined mask): use it for the Eq. 13 weight. Replaying params re-draws nothing."""
 
     applied: torch.Tensor
     alpha: torch.Tensor
+    erased: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> EraseParams:
-        return EraseParams(self.applied.to(device), self.alpha.to(device))
+        erased = None if self.erased is None else self.erased.to(device)
+        return EraseParams(self.applied.to(device), self.alpha.to(device), erased)
 
 
 class BatchPrimaryRegionErase(nn.Module):
@@ -36,7 +40,7 @@ class BatchPrimaryRegionErase(nn.Module):
     - ``params``: an :class:`EraseParams` to replay (e.g. ``module.last_params``); drawn with
       :meth:`draw_params` when omitted.
     - returns the erased batch (a new tensor unless ``inplace=True``), and ``(out, params)`` with
-      ``return_params=True``; ``params.applied`` feeds :func:`~primary_mask.prle_loss_weights` (Eq. 13).
+      ``return_params=True``; ``params.erased`` feeds :func:`~primary_mask.prle_loss_weights` (Eq. 13).
 
     Sample ``i`` equals :class:`~primary_mask.PrimaryRegionErase` applied to it with the same decision and
     alpha. Parameters are drawn on the images' device from ``generator`` (or the global RNG).
@@ -90,8 +94,16 @@ class BatchPrimaryRegionErase(nn.Module):
                 f"params were drawn for {tuple(params.applied.shape)} samples but images has batch size {b}"
             )
         params = params.to(images.device)
-        out = primary_region_erase(
-            images, maps, params.alpha, self.fill, applied=params.applied, generator=generator, inplace=self.inplace
+        out, masks = primary_region_erase(
+            images,
+            maps,
+            params.alpha,
+            self.fill,
+            applied=params.applied,
+            generator=generator,
+            inplace=self.inplace,
+            return_masks=True,
         )
+        params = EraseParams(params.applied, params.alpha, erased=masks.flatten(1).any(dim=1))
         self.last_params = params
         return (out, params) if return_params else out

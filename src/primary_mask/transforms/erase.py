@@ -29,7 +29,8 @@ class PrimaryRegionErase(v2.Transform):
     draws ``alpha ~ U(alpha_range)``, resizes the map bilinearly to the image size, keeps the
     ``floor(alpha * |V|)`` most attended positive pixels (:func:`~primary_mask.refine_mask`) and returns
     ``image * (1 - mask) + fill * mask``. The map comes back with the same values, as an
-    :class:`~primary_mask.primary_map.ErasedPrimaryMap` when the image was erased.
+    :class:`~primary_mask.primary_map.ErasedPrimaryMap` when pixels were erased (not when the draw said erase
+    but the refined mask was empty, e.g. an all-zero map or alpha * |V| < 1).
 
     Args:
         p: probability of erasing, in [0, 1]. The paper and the authors' release use 0.5.
@@ -98,7 +99,8 @@ class PrimaryRegionErase(v2.Transform):
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         if isinstance(inpt, PrimaryMap):  # mark the sample as erased; values unchanged
-            return inpt.as_subclass(ErasedPrimaryMap) if params["mask"] is not None else inpt
+            erased = params["mask"] is not None and bool(params["mask"].any())
+            return inpt.as_subclass(ErasedPrimaryMap) if erased else inpt
         if params["mask"] is None or not _is_image(inpt):
             return inpt
         if isinstance(inpt, PIL.Image.Image):

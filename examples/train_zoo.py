@@ -1,0 +1,118 @@
+"""Train the localizer zoo (default: xception, efficientnet_b4, vgg16, as in the paper) on the training set, then
+bake the fused primary-region store with `primary-mask bake`.
+
+  python examples/train_zoo.py --train SPEC --val SPEC --out runs/zoo --epochs 5
+  -> runs/zoo/<member>/best.pt for each member, and the store runs/zoo/maps
+
+Every extra argument after `--` goes to train.py for each member (e.g. -- --pretrained --lr 1e-4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import torch
+import train
+from backbones import TIMM_NAMES
+
+from primary_mask.cli import main as primary_mask_main
+from primary_mask.data import items_from_spec
+
+
+def image_root(spec: str) -> Path:
+    """The folder a spec's keys are relative to (what bake must get as --images)."""
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in ("folder", "ffpp", "dfb", "csv"):
+        return Path(spec.partition("?")[0])
+    target, _, query = rest.partition("?")
+    opts = {k: v[-1] for k, v in parse_qs(query).items()}
+    if kind in ("folder", "ffpp"):
+        return Path(target)
+    return Path(opts.get("root", Path(target).parent))
+
+
+def main(argv=None) -> Path:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train", required=True)
+    p.add_argument("--val", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--zoo", nargs="+", default=["xception", "efficientnet_b4", "vgg16"], choices=sorted(TIMM_NAMES))
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--map-size", type=int, default=64)
+    p.add_argument("--fusion", default="neighboring")
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    models = []
+    for member in args.zoo:
+        run = out / member
+        if not (run / "best.pt").exists():
+            train.main(
+                [
+                    "--train",
+                    args.train,
+                    "--val",
+                    args.val,
+                    "--backbone",
+                    member,
+                    "--out",
+                    str(run),
+                    "--size",
+                    str(args.size),
+                    "--epochs",
+                    str(args.epochs),
+                    "--batch-size",
+                    str(args.batch_size),
+                    "--workers",
+                    str(args.workers),
+                    *extra,
+                ]
+            )
+        if not (run / "best.pt").exists():
+            raise SystemExit(f"{member}: no best.pt in {run} (validation AUC never defined?); cannot bake")
+        weights = run / "weights.pth"  # the bare timm state dict that `bake --model NAME:CKPT` reads
+        torch.save(torch.load(run / "best.pt", map_location="cpu", weights_only=True)["model"], weights)
+        models += ["--model", f"{TIMM_NAMES[member]}:{weights}"]
+    root = image_root(args.train)
+    listing = out / "train-list.csv"
+    with open(listing, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "video"])
+        for it in items_from_spec(args.train):
+            w.writerow([it.key, it.label, it.video])
+    code = primary_mask_main(
+        [
+            "bake",
+            "--images",
+            str(root),
+            "--list",
+            str(listing),
+            "--out",
+            str(out / "maps"),
+            "--size",
+            str(args.map_size),
+            "--input-size",
+            str(args.size),
+            "--fusion",
+            args.fusion,
+            "--workers",
+            str(args.workers),
+            *models,
+        ]
+    )
+    if code:
+        raise SystemExit(code)
+    return out / "maps"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Two-step smoke runs of the example scripts on a tiny temporary dataset."""
+
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+
+import evaluate  # noqa: E402
+import train  # noqa: E402
+import train_zoo  # noqa: E402
+
+from primary_mask import PrimaryMapStore  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for label in ("real", "fake"):
+            for i in range(6):
+                img = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+                if label == "fake":
+                    img[10:30, 10:30] = 255
+                (root / split / label).mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(root / split / label / f"{i}.png"), img)
+    return root
+
+
+@pytest.fixture(scope="module")
+def store(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("zoo")
+    maps = train_zoo.main(
+        [
+            "--train",
+            str(data / "train"),
+            "--val",
+            str(data / "val"),
+            "--out",
+            str(out),
+            "--zoo",
+            "efficientnet_lite0",
+            "resnet50",
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--map-size",
+            "16",
+            "--workers",
+            "0",
+            "--",
+            "--max-steps",
+            "2",
+            "--quiet",
+        ]
+    )
+    return maps
+
+
+COMMON = ["--size", "32", "--epochs", "1", "--batch-size", "4", "--workers", "0", "--max-steps", "2", "--quiet"]
+
+
+def run_train(data, out, *extra):
+    return train.main(
+        [
+            "--train",
+            str(data / "train"),
+            "--val",
+            str(data / "val"),
+            "--backbone",
+            "mobilenet_v2",
+            "--out",
+            str(out),
+            *COMMON,
+            *extra,
+        ]
+    )
+
+
+def test_train_zoo_bakes_a_store_for_the_training_set(store):
+    s = PrimaryMapStore(store)
+    assert len(s) == 12 and s.size == 16
+    assert [m["name"] for m in s.provenance["settings"]["models"]] == ["efficientnet_lite0", "resnet50"]
+
+
+def test_train_without_prle_then_evaluate(data, tmp_path):
+    result = run_train(data, tmp_path / "base")
+    assert result["erased_share"] == 0 and 0 <= result["val"]["frame"]["auc"] <= 1
+    lines = [json.loads(line) for line in (tmp_path / "base" / "log.jsonl").read_text().splitlines()]
+    assert [r["event"] for r in lines] == ["start", "epoch"]
+    reports = evaluate.main(
+        [
+            "--checkpoint",
+            str(tmp_path / "base" / "best.pt"),
+            "--test",
+            f"VAL={data / 'val'}",
+            "--test",
+            f"TRAIN={data / 'train'}",
+            "--workers",
+            "0",
+            "--out",
+            str(tmp_path / "eval"),
+            "--quiet",
+        ]
+    )
+    assert set(reports) == {"VAL", "TRAIN"}
+    md = (tmp_path / "eval" / "results.md").read_text()
+    assert "| VAL ACC | VAL AUC | TRAIN ACC | TRAIN AUC | AVG ACC | AVG AUC |" in md
+
+
+@pytest.fixture(scope="module")
+def centre_store(data, tmp_path_factory):
+    """A map per training image with attention on a centre square (the zoo's maps may be empty this early)."""
+    from primary_mask import PrimaryMapWriter
+    from primary_mask.data import list_folder
+
+    path = tmp_path_factory.mktemp("centre") / "store"
+    keys = [it.key for it in list_folder(data / "train")]
+    maps = torch.zeros(len(keys), 8, 8)
+    maps[:, 2:6, 2:6] = 1.0
+    with PrimaryMapWriter(path, size=8) as w:
+        w.add(keys, maps)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["loader", "gpu"])
+def test_train_with_prle(data, centre_store, tmp_path, mode):
+    prle = ["--maps", str(centre_store), "--erase-on", mode]
+    result = run_train(
+        data, tmp_path / mode, *prle, "--p", "1.0", "--alpha-range", "0.5", "1.0", "--gamma", "0.5", "--fill", "uniform"
+    )
+    assert result["erased_share"] == 1.0  # p = 1 and non-empty maps: every training sample erased
+    half = run_train(data, tmp_path / f"{mode}-half", *prle, "--p", "0.5", "--max-steps", "3", "--batch-size", "4")
+    assert 0.0 < half["erased_share"] < 1.0
+
+
+def test_resume_continues_from_last_checkpoint(data, tmp_path):
+    run_train(data, tmp_path / "r")
+    result = train.main(
+        [
+            "--train",
+            str(data / "train"),
+            "--val",
+            str(data / "val"),
+            "--backbone",
+            "mobilenet_v2",
+            "--out",
+            str(tmp_path / "r"),
+            *COMMON[:2],
+            "--epochs",
+            "2",
+            *COMMON[4:],
+            "--resume",
+        ]
+    )
+    assert result["epoch"] == 1 and result["step"] == 4
+    assert torch.load(tmp_path / "r" / "last.pt", weights_only=True)["epoch"] == 1
+
+
+def test_missing_maps_are_reported(data, tmp_path):
+    empty = tmp_path / "store"
+    from primary_mask import PrimaryMapWriter
+
+    with PrimaryMapWriter(empty, size=8) as w:
+        w.add(["real/0.png"], torch.zeros(1, 8, 8))
+    with pytest.raises(SystemExit, match="11 of 12 training images have no map"):
+        run_train(data, tmp_path / "m", "--maps", str(empty))
+    result = run_train(data, tmp_path / "m", "--maps", str(empty), "--missing-maps", "skip", "--p", "1.0")
+    assert result["erased_share"] == 0  # no map: never erased (the one map is all zero)
+
+
+def test_one_class_test_set_says_auc_is_undefined(data, tmp_path, capsys):
+    import shutil
+
+    run_train(data, tmp_path / "one")
+    only_fakes = tmp_path / "only_fakes"
+    shutil.copytree(data / "val" / "fake", only_fakes / "fake")
+    evaluate.main(
+        [
+            "--checkpoint",
+            str(tmp_path / "one" / "best.pt"),
+            "--test",
+            f"FAKES={only_fakes}",
+            "--workers",
+            "0",
+            "--quiet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "AUC, AP and EER are undefined" in out and "n/a" in out
+    with pytest.raises(SystemExit, match="6 images have no label"):
+        evaluate.main(["--checkpoint", str(tmp_path / "one" / "best.pt"), "--test", f"X={only_fakes / 'fake'}"])
