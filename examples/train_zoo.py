@@ -22,6 +22,10 @@ from backbones import TIMM_NAMES
 from primary_mask.cli import main as primary_mask_main
 from primary_mask.data import items_from_spec
 
+# How `primary-mask bake --model` names each backbone that can join the zoo (F3-Net cannot: not a timm or
+# torchvision model).
+BAKE_NAMES = {**TIMM_NAMES, "mobilenet_v2": "torchvision.mobilenet_v2"}
+
 
 def image_root(spec: str) -> Path:
     """The folder a spec's keys are relative to (what bake must get as --images)."""
@@ -43,7 +47,7 @@ def main(argv=None) -> Path:
     p.add_argument("--train", required=True)
     p.add_argument("--val", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--zoo", nargs="+", default=["xception", "efficientnet_b4", "vgg16"], choices=sorted(TIMM_NAMES))
+    p.add_argument("--zoo", nargs="+", default=["xception", "efficientnet_b4", "vgg16"], choices=sorted(BAKE_NAMES))
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32)
@@ -79,9 +83,9 @@ def main(argv=None) -> Path:
             )
         if not (run / "best.pt").exists():
             raise SystemExit(f"{member}: no best.pt in {run} (validation AUC never defined?); cannot bake")
-        weights = run / "weights.pth"  # the bare timm state dict that `bake --model NAME:CKPT` reads
+        weights = run / "weights.pth"  # the bare state dict that `bake --model NAME:CKPT` reads
         torch.save(torch.load(run / "best.pt", map_location="cpu", weights_only=True)["model"], weights)
-        models += ["--model", f"{TIMM_NAMES[member]}:{weights}"]
+        models += ["--model", f"{BAKE_NAMES[member]}:{weights}"]
     root = image_root(args.train)
     listing = out / "train-list.csv"
     with open(listing, "w", newline="") as fh:

@@ -47,7 +47,7 @@ def store(data, tmp_path_factory):
             str(out),
             "--zoo",
             "efficientnet_lite0",
-            "resnet50",
+            "mobilenet_v2",
             "--size",
             "32",
             "--epochs",
@@ -90,7 +90,7 @@ def run_train(data, out, *extra):
 def test_train_zoo_bakes_a_store_for_the_training_set(store):
     s = PrimaryMapStore(store)
     assert len(s) == 12 and s.size == 16
-    assert [m["name"] for m in s.provenance["settings"]["models"]] == ["efficientnet_lite0", "resnet50"]
+    assert [m["name"] for m in s.provenance["settings"]["models"]] == ["efficientnet_lite0", "torchvision.mobilenet_v2"]
 
 
 def test_train_without_prle_then_evaluate(data, tmp_path):
@@ -200,3 +200,35 @@ def test_one_class_test_set_says_auc_is_undefined(data, tmp_path, capsys):
     assert "AUC, AP and EER are undefined" in out and "n/a" in out
     with pytest.raises(SystemExit, match="6 images have no label"):
         evaluate.main(["--checkpoint", str(tmp_path / "one" / "best.pt"), "--test", f"X={only_fakes / 'fake'}"])
+
+
+def test_ddp_two_processes_on_cpu(data, centre_store, tmp_path):
+    import subprocess
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29533",
+        str(ROOT / "examples" / "train.py"),
+        "--train",
+        str(data / "train"),
+        "--val",
+        str(data / "val"),
+        "--backbone",
+        "mobilenet_v2",
+        "--out",
+        str(tmp_path / "ddp"),
+        "--maps",
+        str(centre_store),
+        "--device",
+        "cpu",
+        *COMMON,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    epochs = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()][1:]
+    assert len(epochs) == 1 and (tmp_path / "ddp" / "last.pt").exists()  # rank 0 alone logs and saves

@@ -137,3 +137,16 @@ def test_bad_arguments(images):
         loc.localize(images, [0, 2, 1])
     with pytest.raises(ValueError, match="labels has 2 entries"):
         loc.localize(images, [0, 1])
+
+
+def test_torchvision_spec_with_checkpoint(tmp_path):
+    import torchvision
+
+    model = torchvision.models.mobilenet_v2(num_classes=1)
+    path = tmp_path / "mnv2.pth"
+    torch.save({"model": model.state_dict()}, path)
+    loaded, info = load_model(f"torchvision.mobilenet_v2:{path}")
+    assert info["num_outputs"] == 1 and default_target_layer(loaded) is loaded.features
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    with pytest.raises(ValueError, match="not a torchvision model"):
+        load_model("torchvision.nonet")

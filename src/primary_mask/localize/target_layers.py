@@ -14,7 +14,7 @@ def default_target_layer(model: nn.Module) -> nn.Module:
 
     - a model with a ``cam_target_layer()`` method (the project's own, e.g. F3-Net): what it returns;
     - timm ``legacy_xception``: ``act4``; timm ``efficientnet_*``: ``bn2`` (BN + activation after conv_head);
-    - ``resnet*`` (timm or torchvision): ``layer4``; ``vgg*`` (timm or torchvision): ``features``;
+    - ``resnet*`` (timm or torchvision): ``layer4``; ``vgg*`` and torchvision ``mobilenet_v2``: ``features``;
     - anything else: the last ``nn.Conv2d``, with a warning naming it (pass ``target_layers`` to choose).
     Raises ``ValueError`` when the model has no convolution at all.
     """
@@ -22,7 +22,7 @@ def default_target_layer(model: nn.Module) -> nn.Module:
         return model.cam_target_layer()
     name = type(model).__name__.lower()
     for attrs in (("conv4", "act4"), ("conv_head", "bn2"), ("layer4",), ("features",)):
-        if all(hasattr(model, a) for a in attrs) and (attrs != ("features",) or "vgg" in name):
+        if all(hasattr(model, a) for a in attrs) and (attrs != ("features",) or "vgg" in name or "mobilenet" in name):
             return getattr(model, attrs[-1])
     convs = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
     if not convs:

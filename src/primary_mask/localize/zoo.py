@@ -33,7 +33,7 @@ def _state_dict(obj: Any, path: Path) -> dict[str, torch.Tensor]:
 def load_model(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     """Return (model in eval mode, provenance dict) for an ``nn.Module`` or a ``"name[:ckpt]"`` spec.
 
-    ``name`` is a timm model name (or ``"f3net"``, the project's own, once available); ``ckpt`` a local state
+    ``name`` is a timm model name, or ``torchvision.NAME`` for a torchvision classifier; ``ckpt`` a local state
     dict (``.pth``/``.pt`` loaded with ``weights_only=True``, or ``.safetensors``). The number of outputs (1
     logit or 2 classes) is read from the checkpoint's classifier. Without a checkpoint the model is randomly
     initialised (useful only for tests). Never downloads anything.
@@ -43,8 +43,16 @@ def load_model(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     name, _, ckpt = spec.partition(":")
     import timm
 
-    if not timm.is_model(name):
-        raise ValueError(f"unknown model {name!r} in --model {spec!r}: not a timm model name")
+    tv_name = name.removeprefix("torchvision.") if name.startswith("torchvision.") else None
+    if tv_name is not None:
+        import torchvision
+
+        if tv_name not in torchvision.models.list_models():
+            raise ValueError(f"unknown model {name!r} in --model {spec!r}: not a torchvision model name")
+    elif not timm.is_model(name):
+        raise ValueError(
+            f"unknown model {name!r} in --model {spec!r}: not a timm model name (torchvision: torchvision.NAME)"
+        )
     state = None
     info: dict[str, Any] = {"name": name, "checkpoint": ckpt or None, "sha256": None}
     num_classes = 1
@@ -59,11 +67,20 @@ def load_model(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
         else:
             state = _state_dict(torch.load(path, map_location="cpu", weights_only=True), path)
         info["sha256"] = _hash_file(path)
-        classifier = timm.create_model(name, pretrained=False).default_cfg.get("classifier", "fc")
-        weight = state.get(f"{classifier}.weight")
+        if tv_name is None:
+            classifier = timm.create_model(name, pretrained=False).default_cfg.get("classifier", "fc")
+            weight = state.get(f"{classifier}.weight")
+        else:  # torchvision classifiers end with a Linear layer: the last 2-D weight
+            weight = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2][-1:]
+            weight = weight[0] if weight else None
         if weight is not None:
             num_classes = int(weight.shape[0])
-    model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+    if tv_name is None:
+        model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+    else:
+        import torchvision
+
+        model = torchvision.models.get_model(tv_name, weights=None, num_classes=num_classes)
     if state is not None:
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
