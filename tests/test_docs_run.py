@@ -84,3 +84,43 @@ def test_readme_bake_block_runs(tmp_path):
         proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, (cmd, proc.stderr[-2000:])
     assert (tmp_path / "grid.png").exists() and (tmp_path / "stats.png").exists()
+
+
+def test_readme_training_block_runs(tmp_path):
+    """The README's train_zoo / train / evaluate commands, flags as written, on a tiny temporary copy of the
+    data layout, shortened with --max-steps (given to train.py through train_zoo's `--` too)."""
+    import shlex
+
+    import cv2
+    import numpy as np
+
+    block = re.search(
+        r"## Train and evaluate detectors.*?```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S
+    ).group(1)
+    commands = [shlex.split(c) for c in block.replace("\\\n", " ").strip().splitlines()]
+    assert [Path(c[1]).name for c in commands] == ["train_zoo.py", "train.py", "evaluate.py"]
+    data = tmp_path / "shared" / "data" / "dfdc"
+    rng = np.random.default_rng(0)
+    for split in ("train", "val", "test"):
+        for label in ("real", "fake"):
+            (data / split / label).mkdir(parents=True)
+            for i in range(4):
+                cv2.imwrite(str(data / split / label / f"{i}.jpg"), rng.integers(0, 255, (48, 48, 3), np.uint8))
+    work = tmp_path / "work"
+    work.mkdir()
+    python = ROOT / ".venv" / "bin" / "python"
+    for cmd in commands:
+        cmd = [str(python if python.exists() else sys.executable), str(ROOT / cmd[1])] + cmd[2:]
+        cmd = [a.replace("../shared", str(tmp_path / "shared")) for a in cmd]
+        name = Path(cmd[1]).name
+        if name == "train_zoo.py":
+            cmd[cmd.index("--") + 1 :] = cmd[cmd.index("--") + 1 :] + ["--max-steps", "1", "--quiet"]
+            cmd.insert(cmd.index("--"), "--workers")
+            cmd.insert(cmd.index("--"), "0")
+        elif name == "train.py":
+            cmd += ["--max-steps", "1", "--workers", "0", "--quiet"]
+        else:
+            cmd += ["--workers", "0", "--quiet"]
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, (cmd, proc.stderr[-3000:])
+    assert "| DFDC ACC | DFDC AUC |" in proc.stdout
