@@ -9,25 +9,35 @@ from primary_mask.localize import PrimaryRegionLocalizer, fuse_maps
 from primary_mask.loss import prle_loss_weights, prle_weighted_loss
 from primary_mask.primary_map import PrimaryMap
 from primary_mask.store import PrimaryMapStore, PrimaryMapWriter, StoreError, verify_store
-from primary_mask.transforms import BatchPrimaryRegionErase, EraseParams, PrimaryRegionErase
+from primary_mask.transforms import (
+    BatchPrimaryRegionErase,
+    EraseParams,
+    LandmarkRegionErase,
+    PrimaryRegionErase,
+    RandomRegionErase,
+    StaticRegionErase,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BatchPrimaryRegionErase",
     "EraseParams",
+    "LandmarkRegionErase",
     "PrimaryMap",
     "PrimaryMapDataset",
     "PrimaryMapStore",
     "PrimaryMapWriter",
     "PrimaryRegionErase",
     "PrimaryRegionLocalizer",
+    "RandomRegionErase",
     "fuse_maps",
     "keys_from_image_folder",
     "primary_region_erase",
     "prle_loss_weights",
     "prle_weighted_loss",
     "refine_mask",
+    "StaticRegionErase",
     "StoreError",
     "verify_store",
     "with_primary_maps",

@@ -18,10 +18,84 @@ from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, re
 from primary_mask.functional.refine import refine_mask
 from primary_mask.primary_map import ErasedPrimaryMap, PrimaryMap
 
-__all__ = ["PrimaryRegionErase"]
+__all__ = ["MaskErase", "PrimaryRegionErase", "primary_map_of"]
 
 
-class PrimaryRegionErase(v2.Transform):
+class MaskErase(v2.Transform):
+    """Base of the erase transforms: with probability ``p`` erase the mask that :meth:`draw_mask` returns.
+
+    Handles the image types (PIL, ``tv_tensors.Image``, plain tensors ``(..., C, H, W)`` or ``(H, W)``, uint8 or
+    float), the fills, ``inplace``, the per-worker generator, and marks a :class:`PrimaryMap` in the sample as
+    :class:`ErasedPrimaryMap` when pixels were erased. Subclasses implement ``draw_mask``.
+    """
+
+    def __init__(self, p: float, fill: Fill, generator: torch.Generator | None, inplace: bool) -> None:
+        super().__init__()
+        self.p = check_probability(p, "p")
+        self.fill = check_fill(fill)
+        self._rng = WorkerAwareGenerator(generator)
+        self.inplace = bool(inplace)
+
+    @property
+    def generator(self) -> torch.Generator | None:
+        return self._rng.generator
+
+    def draw_mask(
+        self, flat_inputs: list[Any], size: tuple[int, int], gen: torch.Generator | None, u: float, applied: bool
+    ) -> dict[str, Any]:
+        """Return params with ``"mask"``: an (H, W) bool tensor, or None when not ``applied``. ``u`` is a uniform
+        draw in [0, 1) for the subclass's own parameter (alpha, part, ...); further draws come from ``gen``."""
+        raise NotImplementedError
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        name = type(self).__name__
+        images = [x for x in flat_inputs if _is_image(x)]
+        if not images:
+            raise TypeError(f"{name} found no image (PIL image, tv_tensors.Image or tensor) to erase")
+        sizes = {tuple(F.get_size(x)) for x in images}
+        if len(sizes) != 1:
+            raise ValueError(f"{name} got images of different sizes {sorted(sizes)}")
+        gen = self._rng.get()
+        draws = torch.rand(2, generator=gen, dtype=torch.float64, device=gen.device if gen is not None else None)
+        applied = bool(draws[0] < self.p)
+        params = self.draw_mask(flat_inputs, sizes.pop(), gen, float(draws[1]), applied)
+        params["applied"] = applied
+        return params
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if isinstance(inpt, PrimaryMap):  # mark the sample as erased; values unchanged
+            erased = params["mask"] is not None and bool(params["mask"].any())
+            return inpt.as_subclass(ErasedPrimaryMap) if erased else inpt
+        if params["mask"] is None or not _is_image(inpt):
+            return inpt
+        if isinstance(inpt, PIL.Image.Image):
+            out = self._erase(F.pil_to_tensor(inpt), params["mask"], inplace=True)
+            return F.to_pil_image(out, mode=inpt.mode)
+        out = self._erase(inpt.as_subclass(torch.Tensor), params["mask"], inplace=self.inplace)
+        return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else out
+
+    def _erase(self, image: torch.Tensor, mask: torch.Tensor, inplace: bool) -> torch.Tensor:
+        if image.ndim < 2:
+            raise ValueError(f"image must be (H, W) or (..., C, H, W), got {tuple(image.shape)}")
+        shape = image.shape
+        batch = image.reshape(-1, 1, *shape[-2:]) if image.ndim == 2 else image.reshape(-1, *shape[-3:])
+        mask = mask.to(image.device).expand(batch.shape[0], -1, -1)
+        out = erase(batch, mask, make_fill(batch, self.fill, self._rng.get()), inplace=False)
+        return image.copy_(out.reshape(shape)) if inplace else out.reshape(shape)
+
+
+def primary_map_of(flat_inputs: list[Any], who: str) -> torch.Tensor:
+    """The single PrimaryMap of a sample, as a plain (1, h, w) tensor; ``TypeError`` otherwise."""
+    maps = [x for x in flat_inputs if isinstance(x, PrimaryMap)]
+    if len(maps) != 1:
+        raise TypeError(
+            f"{who} needs exactly one PrimaryMap in its input, got {len(maps)}; "
+            "call it as t(image, PrimaryMap(map)) or wrap your dataset with primary_mask.with_primary_maps"
+        )
+    return maps[0].as_subclass(torch.Tensor)
+
+
+class PrimaryRegionErase(MaskErase):
     """Erase the primary region of an image, guided by its :class:`PrimaryMap` (PRLE, Algorithm 1).
 
     Call it on ``(image, primary_map)`` or any pytree holding one image-like input and one ``PrimaryMap``
@@ -59,64 +133,19 @@ class PrimaryRegionErase(v2.Transform):
         generator: torch.Generator | None = None,
         inplace: bool = False,
     ) -> None:
-        super().__init__()
-        self.p = check_probability(p, "p")
+        super().__init__(p, fill, generator, inplace)
         self.alpha_range = check_alpha_range(alpha_range)
-        self.fill = check_fill(fill)
-        self._rng = WorkerAwareGenerator(generator)
-        self.inplace = bool(inplace)
-
-    @property
-    def generator(self) -> torch.Generator | None:
-        return self._rng.generator
 
     def extra_repr(self) -> str:
         return f"p={self.p}, alpha_range={self.alpha_range}, fill={self.fill!r}, inplace={self.inplace}"
 
-    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
-        maps = [x for x in flat_inputs if isinstance(x, PrimaryMap)]
-        if len(maps) != 1:
-            raise TypeError(
-                f"PrimaryRegionErase needs exactly one PrimaryMap in its input, got {len(maps)}; "
-                "call it as t(image, PrimaryMap(map)) or wrap your dataset with primary_mask.with_primary_maps"
-            )
-        images = [x for x in flat_inputs if _is_image(x)]
-        if not images:
-            raise TypeError("PrimaryRegionErase found no image (PIL image, tv_tensors.Image or tensor) to erase")
-        sizes = {tuple(F.get_size(x)) for x in images}
-        if len(sizes) != 1:
-            raise ValueError(f"PrimaryRegionErase got images of different sizes {sorted(sizes)}")
-        gen = self._rng.get()
-        draws = torch.rand(2, generator=gen, dtype=torch.float64, device=gen.device if gen is not None else None)
-        applied = bool(draws[0] < self.p)
+    def draw_mask(self, flat_inputs, size, gen, u, applied):
+        primary = primary_map_of(flat_inputs, type(self).__name__)
         lo, hi = self.alpha_range
-        alpha = lo + (hi - lo) * float(draws[1])
+        alpha = lo + (hi - lo) * u
         if not applied:
-            return {"applied": False, "alpha": alpha, "mask": None}
-        size = sizes.pop()
-        primary = maps[0].as_subclass(torch.Tensor)
-        return {"applied": True, "alpha": alpha, "mask": refine_mask(resize_maps(primary, size)[0], alpha)}
-
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        if isinstance(inpt, PrimaryMap):  # mark the sample as erased; values unchanged
-            erased = params["mask"] is not None and bool(params["mask"].any())
-            return inpt.as_subclass(ErasedPrimaryMap) if erased else inpt
-        if params["mask"] is None or not _is_image(inpt):
-            return inpt
-        if isinstance(inpt, PIL.Image.Image):
-            out = self._erase(F.pil_to_tensor(inpt), params["mask"], inplace=True)
-            return F.to_pil_image(out, mode=inpt.mode)
-        out = self._erase(inpt.as_subclass(torch.Tensor), params["mask"], inplace=self.inplace)
-        return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else out
-
-    def _erase(self, image: torch.Tensor, mask: torch.Tensor, inplace: bool) -> torch.Tensor:
-        if image.ndim < 2:
-            raise ValueError(f"image must be (H, W) or (..., C, H, W), got {tuple(image.shape)}")
-        shape = image.shape
-        batch = image.reshape(-1, 1, *shape[-2:]) if image.ndim == 2 else image.reshape(-1, *shape[-3:])
-        mask = mask.to(image.device).expand(batch.shape[0], -1, -1)
-        out = erase(batch, mask, make_fill(batch, self.fill, self._rng.get()), inplace=False)
-        return image.copy_(out.reshape(shape)) if inplace else out.reshape(shape)
+            return {"alpha": alpha, "mask": None}
+        return {"alpha": alpha, "mask": refine_mask(resize_maps(primary, size)[0], alpha)}
 
 
 def _is_image(x: Any) -> bool:

@@ -1,0 +1,132 @@
+"""The paper's ablation masks (Tables IV and VII), with the same interface as ``PrimaryRegionErase``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import torch
+from torchvision import tv_tensors
+
+from primary_mask._checks import check_alpha_range
+from primary_mask.functional.erase import Fill, resize_maps
+from primary_mask.functional.refine import refine_mask
+from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase, primary_map_of
+
+__all__ = ["FACE_PARTS_68", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
+
+# dlib / iBUG 68-point indices of the parts Table IV erases; each part is one or more convex polygons.
+FACE_PARTS_68 = {
+    "eyes": [list(range(36, 42)), list(range(42, 48))],
+    "nose": [list(range(27, 36))],
+    "mouth": [list(range(48, 60))],
+}
+
+
+class RandomRegionErase(MaskErase):
+    """Table IV "Random": erase a random axis-aligned rectangle with as many pixels as
+    :class:`PrimaryRegionErase` would erase for the same sample and alpha (so only the location differs).
+
+    Needs a :class:`PrimaryMap` in the sample (for the size); aspect ratio log-uniform in ``aspect_range``;
+    the rectangle lies inside the image. A map with no positive pixel erases nothing.
+    """
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        alpha_range: Sequence[float] = (0.0, 1.0),
+        fill: Fill = 0,
+        generator: torch.Generator | None = None,
+        aspect_range: Sequence[float] = (0.5, 2.0),
+        inplace: bool = False,
+    ) -> None:
+        super().__init__(p, fill, generator, inplace)
+        self.alpha_range = check_alpha_range(alpha_range)
+        lo, hi = (float(a) for a in aspect_range)
+        if not (0 < lo <= hi):
+            raise ValueError(f"aspect_range must be 0 < low <= high, got {aspect_range}")
+        self.aspect_range = (lo, hi)
+
+    def draw_mask(self, flat_inputs, size, gen, u, applied):
+        primary = primary_map_of(flat_inputs, type(self).__name__)
+        lo, hi = self.alpha_range
+        alpha = lo + (hi - lo) * u
+        if not applied:
+            return {"alpha": alpha, "mask": None}
+        area = int(refine_mask(resize_maps(primary, size)[0], alpha).sum())
+        mask = torch.zeros(size, dtype=torch.bool)
+        if area == 0:
+            return {"alpha": alpha, "mask": mask}
+        r = torch.rand(3, generator=gen, dtype=torch.float64, device=gen.device if gen is not None else None).tolist()
+        aspect = math.exp(math.log(self.aspect_range[0]) + r[0] * math.log(self.aspect_range[1] / self.aspect_range[0]))
+        height, width = size
+        h = min(height, max(1, round(math.sqrt(area / aspect))))
+        w = min(width, max(1, round(area / h)))
+        h = min(height, max(1, round(area / w)))
+        top, left = int(r[1] * (height - h + 1)), int(r[2] * (width - w + 1))
+        mask[top : top + h, left : left + w] = True
+        return {"alpha": alpha, "mask": mask, "box": (top, left, h, w)}
+
+
+class LandmarkRegionErase(MaskErase):
+    """Table IV "Landmark": erase one facial part, drawn uniformly from ``parts`` (eyes, nose, mouth), as the
+    convex hull(s) of its 68-point landmarks, grown by ``margin`` times the part's size.
+
+    The sample must hold one ``tv_tensors.KeyPoints`` of 68 (x, y) points (dlib / iBUG order, as DeepfakeBench
+    stores them); v2 geometric transforms move them with the image. ``TypeError``/``ValueError`` otherwise.
+    """
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        parts: Sequence[str] = ("eyes", "nose", "mouth"),
+        fill: Fill = 0,
+        generator: torch.Generator | None = None,
+        margin: float = 0.1,
+        inplace: bool = False,
+    ) -> None:
+        super().__init__(p, fill, generator, inplace)
+        unknown = [part for part in parts if part not in FACE_PARTS_68]
+        if not parts or unknown:
+            raise ValueError(f"parts must be a non-empty subset of {tuple(FACE_PARTS_68)}, got {tuple(parts)}")
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        self.parts, self.margin = tuple(parts), float(margin)
+
+    def draw_mask(self, flat_inputs, size, gen, u, applied):
+        points = [x for x in flat_inputs if isinstance(x, tv_tensors.KeyPoints)]
+        if len(points) != 1:
+            raise TypeError(f"LandmarkRegionErase needs one tv_tensors.KeyPoints of 68 landmarks, got {len(points)}")
+        xy = points[0].as_subclass(torch.Tensor).reshape(-1, 2)
+        if xy.shape[0] != 68:
+            raise ValueError(f"LandmarkRegionErase needs 68 landmarks, got {xy.shape[0]}")
+        if not bool(torch.isfinite(xy).all()):
+            raise ValueError("landmarks contain NaN or inf")
+        part = self.parts[min(int(u * len(self.parts)), len(self.parts) - 1)]
+        if not applied:
+            return {"part": part, "mask": None}
+        canvas = np.zeros(size, np.uint8)
+        xy = xy.detach().cpu().double().numpy()
+        extent = 0.0
+        for polygon in FACE_PARTS_68[part]:
+            pts = xy[polygon]
+            extent = max(extent, float(np.ptp(pts, axis=0).max()))
+            hull = cv2.convexHull(np.round(pts * 16).astype(np.int32))  # 1/16-pixel precision (shift=4)
+            cv2.fillConvexPoly(canvas, hull, 1, lineType=cv2.LINE_8, shift=4)
+        grow = int(round(self.margin * extent))
+        if grow > 0:
+            canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        return {"part": part, "mask": torch.from_numpy(canvas.astype(bool))}
+
+
+class StaticRegionErase(PrimaryRegionErase):
+    """Table VII "without dynamic exploitation": erase the binary mask of the whole fused map (alpha = 1, every
+    positive pixel) whenever the sample is erased."""
+
+    def __init__(self, p: float = 0.5, fill: Fill = 0, generator: torch.Generator | None = None, inplace: bool = False):
+        super().__init__(p, (1.0, 1.0), fill, generator, inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, fill={self.fill!r}, inplace={self.inplace}"
