@@ -32,6 +32,8 @@ from primary_mask import (
     BatchPrimaryRegionErase,
     PrimaryMapStore,
     PrimaryRegionErase,
+    RandomRegionErase,
+    StaticRegionErase,
     prle_weighted_loss,
     with_primary_maps,
 )
@@ -60,6 +62,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fill", default="0", help="a number, 'uniform', 'normal' or 'mean'")
     p.add_argument("--gamma", type=float, default=1.0, help="loss weight of erased samples (Eq. 13)")
     p.add_argument("--erase-on", choices=["loader", "gpu"], default="loader")
+    p.add_argument(
+        "--mask",
+        choices=["primary", "random", "static"],
+        default="primary",
+        help="primary: PRLE (Eq. 9-12); random: a rectangle of the same size (Table IV); static: the whole "
+        "fused map, no dynamic exploitation (Table VII). random/static erase in the loader.",
+    )
     p.add_argument("--missing-maps", choices=["error", "skip"], default="error")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -85,8 +94,13 @@ def build_train_set(args, items, store):
     if store is None:
         base.transform = v2.Compose(geometry + tail)
         return base
-    if args.erase_on == "loader":
-        erase = PrimaryRegionErase(args.p, tuple(args.alpha_range), fill_value(args.fill))
+    if args.mask != "primary" or args.erase_on == "loader":
+        fill = fill_value(args.fill)
+        erase = {
+            "primary": lambda: PrimaryRegionErase(args.p, tuple(args.alpha_range), fill),
+            "random": lambda: RandomRegionErase(args.p, tuple(args.alpha_range), fill),
+            "static": lambda: StaticRegionErase(args.p, fill),
+        }[args.mask]()
         return with_primary_maps(
             base, store, transform=v2.Compose(geometry + [erase] + tail), missing=args.missing_maps, return_applied=True
         )
@@ -141,7 +155,7 @@ def main(argv=None) -> dict:
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda")
     batch_erase = (
         BatchPrimaryRegionErase(args.p, tuple(args.alpha_range), fill_value(args.fill))
-        if store is not None and args.erase_on == "gpu"
+        if store is not None and args.erase_on == "gpu" and args.mask == "primary"
         else None
     )
     start_epoch, best_auc, step = 0, -math.inf, 0

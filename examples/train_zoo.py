@@ -54,6 +54,7 @@ def main(argv=None) -> Path:
     p.add_argument("--map-size", type=int, default=64)
     p.add_argument("--fusion", default="neighboring")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--no-bake", action="store_true", help="train the members and write the list only")
     args = p.parse_args(argv)
     out = Path(args.out)
     models = []
@@ -93,6 +94,8 @@ def main(argv=None) -> Path:
         w.writerow(["path", "label", "video"])
         for it in items_from_spec(args.train):
             w.writerow([it.key, it.label, it.video])
+    if args.no_bake:
+        return out / "maps"
     code = primary_mask_main(
         [
             "bake",
