@@ -33,7 +33,7 @@ import torch
 import train
 import train_zoo
 import yaml
-from backbones import create_backbone
+from backbones import BACKBONES
 
 from primary_mask.cli import main as primary_mask_main
 from primary_mask.data import items_from_spec
@@ -118,7 +118,8 @@ def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path |
 
 
 def estimate_seconds(cfg: dict) -> float:
-    """Time one training step per backbone at the configured size and extrapolate to every training run."""
+    """Time training steps per backbone (after one warm-up step) at the configured size and extrapolate to every
+    training run; a rough figure (the data loading, evaluation and baking come on top)."""
     n_train = len(items_from_spec(cfg["data"]["train"]))
     t = cfg["train"]
     size, bs = t.get("size", 256), t.get("batch_size", 32)
@@ -126,11 +127,15 @@ def estimate_seconds(cfg: dict) -> float:
     total = 0.0
     zoo = cfg["zoo"]
     for name in set(cfg["backbones"]) | set(zoo["members"]):
-        model = create_backbone(name, size).to(device)
+        model = BACKBONES[name](size, False).to(device)  # weights do not change the speed; no warning printed
         x = torch.randn(min(bs, 8), 3, size, size, device=device)
+        model(x).sum().backward()  # warm-up: first-call allocation and kernel selection
         start = time.perf_counter()
-        model(x).sum().backward()
-        per_image = (time.perf_counter() - start) / x.shape[0]
+        for _ in range(2):
+            model(x).sum().backward()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        per_image = (time.perf_counter() - start) / (2 * x.shape[0])
         runs = len(cfg["variants"]) * cfg["backbones"].count(name)
         total += per_image * n_train * (runs * t.get("epochs", 10) + zoo.get("epochs", 5) * zoo["members"].count(name))
     return total
