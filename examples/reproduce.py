@@ -162,7 +162,7 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
     )
     est = estimate_seconds(cfg)
     print(
-        f"  expected: about {est / 60:.0f} min of training (timed from one step per backbone; baking and "
+        f"  expected: about {est / 60:.0f} min of training (timed from two warm steps per backbone; baking and "
         "evaluation add to it)"
     )
     if dry_run:

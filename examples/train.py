@@ -163,6 +163,9 @@ def main(argv=None) -> dict:
         ckpt = torch.load(out / "last.pt", map_location=device, weights_only=True)
         (model.module if world > 1 else model).load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
+        scaler.load_state_dict(ckpt["scaler"])
+        torch.set_rng_state(ckpt["rng"])  # the draws (erase decisions, alpha, flips) go on as if never stopped
+        g.set_state(ckpt["loader_rng"])
         start_epoch, best_auc, step = ckpt["epoch"] + 1, ckpt["best_auc"], ckpt["step"]
         print(f"resumed from {out / 'last.pt'} at epoch {start_epoch}")
 
@@ -229,6 +232,9 @@ def main(argv=None) -> dict:
                 "epoch": epoch,
                 "step": step,
                 "best_auc": best_auc,
+                "scaler": scaler.state_dict(),
+                "rng": torch.get_rng_state(),
+                "loader_rng": g.get_state(),
                 "backbone": args.backbone,
                 "size": args.size,
             }

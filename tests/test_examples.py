@@ -144,27 +144,16 @@ def test_train_with_prle(data, centre_store, tmp_path, mode):
     assert 0.0 < half["erased_share"] < 1.0
 
 
-def test_resume_continues_from_last_checkpoint(data, tmp_path):
-    run_train(data, tmp_path / "r")
-    result = train.main(
-        [
-            "--train",
-            str(data / "train"),
-            "--val",
-            str(data / "val"),
-            "--backbone",
-            "mobilenet_v2",
-            "--out",
-            str(tmp_path / "r"),
-            *COMMON[:2],
-            "--epochs",
-            "2",
-            *COMMON[4:],
-            "--resume",
-        ]
-    )
+def test_resume_gives_the_uninterrupted_run(data, centre_store, tmp_path):
+    prle = ["--maps", str(centre_store), "--p", "0.5"]  # erase draws must resume too
+    two = ["--epochs", "2"]
+    run_train(data, tmp_path / "straight", *prle, *two)
+    run_train(data, tmp_path / "r", *prle)  # one epoch, then "killed"
+    result = run_train(data, tmp_path / "r", *prle, *two, "--resume")
     assert result["epoch"] == 1 and result["step"] == 4
-    assert torch.load(tmp_path / "r" / "last.pt", weights_only=True)["epoch"] == 1
+    resumed = torch.load(tmp_path / "r" / "last.pt", weights_only=True)["model"]
+    straight = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
 
 
 def test_missing_maps_are_reported(data, tmp_path):
