@@ -137,6 +137,54 @@ def _verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _landmarks(args: argparse.Namespace) -> int:
+    from primary_mask.data import list_folder
+    from primary_mask.synth import extract_landmarks
+
+    items = list_folder(args.images)
+    missed = extract_landmarks(items, args.out, progress=not args.quiet)
+    found = len(items) - len(missed)
+    print(f"{found} of {len(items)} images have landmarks in {args.out}; no face found in {len(missed)}")
+    if missed:
+        Path(args.out, "no-face.txt").write_text("\n".join(missed) + "\n")
+        print(f"listed in {Path(args.out, 'no-face.txt')}")
+    return 0
+
+
+def _synth_grid(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from primary_mask.data import list_folder
+    from primary_mask.data.io import read_rgb
+    from primary_mask.figures import synth_grid
+
+    items = list_folder(args.images)
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(items))
+    extractor = None
+    images, points = [], []
+    for i in order:
+        if len(images) == args.n:
+            break
+        rgb = read_rgb(items[i].path)
+        npy = Path(args.landmarks, f"{items[i].key}.npy") if args.landmarks else None
+        if npy is not None and npy.exists():
+            pts = np.load(npy)
+        else:
+            if extractor is None:
+                from primary_mask.synth import DlibLandmarks
+
+                extractor = DlibLandmarks()
+            pts = extractor(rgb)
+        if pts is not None:
+            images.append(rgb)
+            points.append(pts)
+    if not images:
+        raise ValueError(f"no face with landmarks found under {args.images}")
+    print(f"wrote {synth_grid(images, points, args.out, seed=args.seed)}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from primary_mask.demo import run_demo
 
@@ -208,6 +256,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("store")
     v.set_defaults(func=_verify)
 
+    lm = sub.add_parser("landmarks", help="68-point landmarks of every face under --images, as OUT/<key>.npy (dlib)")
+    lm.add_argument("--images", required=True)
+    lm.add_argument("--out", required=True)
+    lm.add_argument("--quiet", action="store_true")
+    lm.set_defaults(func=_landmarks)
+
+    sg = sub.add_parser("synth-grid", help="PNG grid of real faces and their SBI / FIA-USA pseudo-fakes")
+    sg.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
+    sg.add_argument("--landmarks", default=None, help="folder of <key>.npy landmarks (default: detect with dlib)")
+    sg.add_argument("--out", default="synth_grid.png")
+    sg.add_argument("--n", type=int, default=6)
+    sg.add_argument("--seed", type=int, default=0)
+    sg.set_defaults(func=_synth_grid)
+
     d = sub.add_parser("demo", help="the whole static stage on drawn faces, then the erase grid")
     d.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
     d.add_argument("--quick", action="store_true", help="fewer images and training steps (for tests)")
@@ -219,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
         print(f"primary-mask {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -69,3 +69,34 @@ def stats_figure(stats: StoreStats, out: str | Path, title: str = "") -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def synth_grid(images, landmarks, out: str | Path, seed: int = 0, tile: int = 160) -> Path:
+    """Rows of: real face | SBI mask | SBI pseudo-fake | FIA-USA region mask | region pseudo-fake.
+    ``images``: uint8 RGB (H, W, 3) arrays; ``landmarks``: their (68, 2) points."""
+    import numpy as np
+
+    from primary_mask.synth import RegionBlend, SelfBlend
+
+    def tile_of(rgb):
+        return cv2.resize(np.ascontiguousarray(rgb), (tile, tile), interpolation=cv2.INTER_AREA)
+
+    def mask_tile(mask):
+        grey = (np.asarray(mask) * 255).astype(np.uint8)
+        return tile_of(np.repeat(grey[..., None], 3, axis=2))
+
+    rows = []
+    for i, (rgb, pts) in enumerate(zip(images, landmarks)):
+        rng = np.random.default_rng([seed, i])
+        sbi, region = SelfBlend()(rgb, pts, rng), RegionBlend()(rgb, pts, rng)
+        rows.append(
+            [
+                tile_of(rgb),
+                mask_tile(sbi.mask),
+                tile_of(sbi.image.permute(1, 2, 0).numpy()),
+                mask_tile(region.mask),
+                tile_of(region.image.permute(1, 2, 0).numpy()),
+            ]
+        )
+    titles = ["real", "SBI mask", "SBI fake", "region mask", "FIA-USA fake"]
+    return write_png(out, labelled_grid(rows, titles))

@@ -67,3 +67,28 @@ def synthetic_primary_map(size: int = 64, seed: int = 0, tau: float = 0.3) -> np
     m /= m.max()
     m[m <= tau] = 0
     return m.astype(np.float32)
+
+
+def face_landmarks(size: int = 256) -> np.ndarray:
+    """68 (x, y) landmarks in dlib / iBUG order that match ``draw_face``'s geometry (jaw, brows, nose, eyes,
+    mouth), for demos and tests of the pseudo-fake synthesis without a landmark detector."""
+    s = size / 256.0
+    cx, cy = size / 2, size * 0.52
+    t = np.linspace(np.pi * 0.05, np.pi * 0.95, 17)  # jaw: lower half of the face ellipse, right to left
+    jaw = np.c_[cx - 78 * s * np.cos(t), cy + 100 * s * np.sin(t) - 25 * s][::-1]
+    brows = np.concatenate(
+        [np.c_[np.linspace(cx + d * 48 * s, cx + d * 16 * s, 5), np.full(5, cy - 40 * s)][::-d] for d in (-1, 1)]
+    )
+    nose = np.r_[
+        np.c_[np.full(4, cx), np.linspace(cy - 10 * s, cy + 12 * s, 4)],
+        np.c_[np.linspace(cx - 12 * s, cx + 12 * s, 5), np.full(5, cy + 22 * s)],
+    ]
+    a = np.linspace(0, 2 * np.pi, 6, endpoint=False)
+    eyes = np.concatenate(
+        [np.c_[cx + d * 32 * s - 16 * s * np.cos(a), cy - 22 * s - 8 * s * np.sin(a)] for d in (-1, 1)]
+    )
+    b = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    mouth_outer = np.c_[cx - 30 * s * np.cos(b), cy + 52 * s - 11 * s * np.sin(b)]
+    c8 = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    mouth_inner = np.c_[cx - 20 * s * np.cos(c8), cy + 52 * s - 3 * s * np.sin(c8)]
+    return np.concatenate([jaw, brows, nose, eyes, mouth_outer, mouth_inner]).astype(np.float32)
