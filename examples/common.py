@@ -52,3 +52,70 @@ def distributed() -> tuple[int, int, int]:
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), world
+
+
+PSEUDO_HELP = """  pseudo:FOLDER?landmarks=DIR&split=train&val_share=0.1&synth=sbi,region&seed=0&max_faces=N
+                                           real faces of FOLDER + their pseudo-fakes (landmarks from
+                                           `primary-mask landmarks --images FOLDER --out DIR`)"""
+
+
+def _pseudo_parts(spec: str):
+    from urllib.parse import parse_qs
+
+    from primary_mask.data import list_folder
+
+    target, _, query = spec.removeprefix("pseudo:").partition("?")
+    opts = {k: v[-1] for k, v in parse_qs(query).items()}
+    if "landmarks" not in opts:
+        raise SystemExit(f"dataset spec {spec!r}: pseudo needs ?landmarks=DIR (primary-mask landmarks writes it)")
+    split, share = opts.get("split", "train"), float(opts.get("val_share", 0.1))
+    if split not in ("train", "val"):
+        raise SystemExit(f"dataset spec {spec!r}: split must be train or val")
+    items = list_folder(target)
+    # a stable split by key: the same faces are held out in every run
+    import zlib
+
+    held_out = [zlib.crc32(it.key.encode()) % 1000 < share * 1000 for it in items]
+    items = [it for it, h in zip(items, held_out) if h == (split == "val")]
+    if "max_faces" in opts:
+        items = items[: int(opts["max_faces"])]
+    return target, opts, split, items
+
+
+def dataset_from_spec(spec: str, transform=None):
+    """A dataset with ``keys``, ``labels`` and ``videos`` for any spec: the library's layouts, or ``pseudo:``
+    (real faces and their SelfBlend / RegionBlend pseudo-fakes; see PSEUDO_HELP)."""
+    from primary_mask.data import DeepfakeImageDataset, items_from_spec
+
+    if not spec.startswith("pseudo:"):
+        return DeepfakeImageDataset(items_from_spec(spec), transform=transform)
+    from primary_mask.synth import PseudoFakeDataset, RegionBlend, SelfBlend, load_landmark_folder
+
+    _, opts, split, items = _pseudo_parts(spec)
+    synths = {"sbi": SelfBlend, "region": RegionBlend}
+    names = opts.get("synth", "sbi,region").split(",")
+    if any(n not in synths for n in names):
+        raise SystemExit(f"dataset spec {spec!r}: synth must be among {sorted(synths)}")
+    landmarks = load_landmark_folder(opts["landmarks"], [it.key for it in items])
+    ds = PseudoFakeDataset(
+        items,
+        landmarks,
+        [synths[n]() for n in names],
+        seed=int(opts.get("seed", 0)) + (split == "val"),
+        transform=transform,
+    )
+    if ds.dropped:
+        print(f"note: {len(ds.dropped)} faces without landmarks left out of {spec}")
+    return ds
+
+
+def bake_items(spec: str):
+    """(None, items) that `primary-mask bake` should see for a training spec. For ``pseudo:`` specs: the real
+    faces labelled 1, so their maps show where the zoo looks for fake evidence; each face's pseudo-fakes reuse it."""
+    from dataclasses import replace
+
+    from primary_mask.data import items_from_spec
+
+    if spec.startswith("pseudo:"):
+        return None, [replace(it, label=1) for it in _pseudo_parts(spec)[3]]
+    return None, items_from_spec(spec)

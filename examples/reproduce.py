@@ -34,9 +34,9 @@ import train
 import train_zoo
 import yaml
 from backbones import BACKBONES
+from common import dataset_from_spec
 
 from primary_mask.cli import main as primary_mask_main
-from primary_mask.data import items_from_spec
 
 BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, "lam": 0.15}
 
@@ -120,7 +120,7 @@ def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path |
 def estimate_seconds(cfg: dict) -> float:
     """Time training steps per backbone (after one warm-up step) at the configured size and extrapolate to every
     training run; a rough figure (the data loading, evaluation and baking come on top)."""
-    n_train = len(items_from_spec(cfg["data"]["train"]))
+    n_train = len(dataset_from_spec(cfg["data"]["train"]))
     t = cfg["train"]
     size, bs = t.get("size", 256), t.get("batch_size", 32)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as nnf
 from backbones import BACKBONES, create_backbone
-from common import distributed, normalise, predict, seed_everything, to_model_input
+from common import PSEUDO_HELP, dataset_from_spec, distributed, normalise, predict, seed_everything, to_model_input
 from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.transforms import v2
 from tqdm import tqdm
@@ -37,13 +37,13 @@ from primary_mask import (
     prle_weighted_loss,
     with_primary_maps,
 )
-from primary_mask.data import SPEC_HELP, DeepfakeImageDataset, items_from_spec
+from primary_mask.data import SPEC_HELP
 from primary_mask.metrics import detection_report
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, epilog=SPEC_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, epilog=SPEC_HELP + "\n" + PSEUDO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--train", required=True)
     p.add_argument("--val", required=True)
@@ -86,9 +86,8 @@ def fill_value(text: str):
         return text
 
 
-def build_train_set(args, items, store):
+def build_train_set(args, base, store):
     """Returns a dataset yielding (normalised image or uint8 image, label, extras...) per the erase mode."""
-    base = DeepfakeImageDataset(items)
     geometry = [v2.Resize((args.size, args.size), antialias=True), v2.RandomHorizontalFlip()]
     tail = [v2.ToDtype(torch.float32, scale=True), v2.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]
     if store is None:
@@ -108,10 +107,10 @@ def build_train_set(args, items, store):
     return with_primary_maps(base, store, transform=v2.Compose(geometry), missing=args.missing_maps, return_map=True)
 
 
-def check_missing_keys(items, store, policy: str) -> None:
-    absent = [it.key for it in items if it.key not in store]
+def check_missing_keys(keys, store, policy: str) -> None:
+    absent = [k for k in keys if k not in store]
     if absent:
-        msg = f"{len(absent)} of {len(items)} training images have no map in {store.path}, e.g. {absent[:3]}"
+        msg = f"{len(absent)} of {len(keys)} training images have no map in {store.path}, e.g. {absent[:3]}"
         if policy == "error":
             raise SystemExit(f"error: {msg}; bake them or pass --missing-maps skip (those samples are not erased)")
         print(f"warning: {msg}; they are never erased (--missing-maps skip)")
@@ -126,12 +125,12 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "log.jsonl"
 
-    train_items, val_items = items_from_spec(args.train), items_from_spec(args.val)
+    train_base = dataset_from_spec(args.train)
+    val_set = dataset_from_spec(args.val, transform=to_model_input(args.size))
     store = PrimaryMapStore(args.maps, missing=args.missing_maps) if args.maps else None
     if store is not None:
-        check_missing_keys(train_items, store, args.missing_maps)
-    train_set = build_train_set(args, train_items, store)
-    val_set = DeepfakeImageDataset(val_items, transform=to_model_input(args.size))
+        check_missing_keys(sorted(set(train_base.keys)), store, args.missing_maps)
+    train_set = build_train_set(args, train_base, store)
     sampler = DistributedSampler(train_set, seed=args.seed) if world > 1 else None
     g = torch.Generator().manual_seed(args.seed)
     train_loader = DataLoader(
@@ -180,6 +179,8 @@ def main(argv=None) -> dict:
     for epoch in range(start_epoch, args.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
+        if hasattr(train_base, "set_epoch"):  # new pseudo-fakes every epoch
+            train_base.set_epoch(epoch)
         model.train()
         bar = tqdm(
             train_loader, desc=f"epoch {epoch}", unit="batch", disable=args.quiet or rank != 0, dynamic_ncols=True

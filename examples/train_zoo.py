@@ -18,9 +18,9 @@ from urllib.parse import parse_qs
 import torch
 import train
 from backbones import TIMM_NAMES
+from common import bake_items
 
 from primary_mask.cli import main as primary_mask_main
-from primary_mask.data import items_from_spec
 
 # How `primary-mask bake --model` names each backbone that can join the zoo (F3-Net cannot: not a timm or
 # torchvision model).
@@ -29,6 +29,8 @@ BAKE_NAMES = {**TIMM_NAMES, "mobilenet_v2": "torchvision.mobilenet_v2"}
 
 def image_root(spec: str) -> Path:
     """The folder a spec's keys are relative to (what bake must get as --images)."""
+    if spec.startswith("pseudo:"):
+        return Path(spec.removeprefix("pseudo:").partition("?")[0])
     kind, sep, rest = spec.partition(":")
     if not sep or kind not in ("folder", "ffpp", "dfb", "csv"):
         return Path(spec.partition("?")[0])
@@ -87,12 +89,13 @@ def main(argv=None) -> Path:
         weights = run / "weights.pth"  # the bare state dict that `bake --model NAME:CKPT` reads
         torch.save(torch.load(run / "best.pt", map_location="cpu", weights_only=True)["model"], weights)
         models += ["--model", f"{BAKE_NAMES[member]}:{weights}"]
+    _, items = bake_items(args.train)
     root = image_root(args.train)
     listing = out / "train-list.csv"
     with open(listing, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["path", "label", "video"])
-        for it in items_from_spec(args.train):
+        for it in items:
             w.writerow([it.key, it.label, it.video])
     if args.no_bake:
         return out / "maps"

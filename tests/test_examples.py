@@ -221,3 +221,70 @@ def test_ddp_two_processes_on_cpu(data, centre_store, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     epochs = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()][1:]
     assert len(epochs) == 1 and (tmp_path / "ddp" / "last.pt").exists()  # rank 0 alone logs and saves
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    """Drawn real faces with landmark files, for the pseudo: spec."""
+    from primary_mask.demo.synthetic_face import draw_face, face_landmarks
+
+    root = tmp_path_factory.mktemp("faces")
+    for i in range(12):
+        (root / "img").mkdir(exist_ok=True)
+        (root / "lm").mkdir(exist_ok=True)
+        cv2.imwrite(str(root / "img" / f"{i}.png"), cv2.cvtColor(draw_face(64, i), cv2.COLOR_RGB2BGR))
+        np.save(root / "lm" / f"{i}.png.npy", face_landmarks(64))
+    return root
+
+
+def test_training_on_pseudo_fakes_with_prle_on_top(faces, tmp_path):
+    spec = f"pseudo:{faces / 'img'}?landmarks={faces / 'lm'}&val_share=0.25"
+    maps = train_zoo.main(
+        [
+            "--train",
+            spec + "&split=train",
+            "--val",
+            spec + "&split=val",
+            "--out",
+            str(tmp_path / "zoo"),
+            "--zoo",
+            "mobilenet_v2",
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--map-size",
+            "8",
+            "--workers",
+            "0",
+            "--",
+            "--max-steps",
+            "1",
+            "--quiet",
+        ]
+    )
+    from primary_mask import PrimaryMapStore
+
+    store = PrimaryMapStore(maps)
+    rows = (tmp_path / "zoo" / "train-list.csv").read_text().splitlines()[1:]
+    assert len(store) == len(rows) and all(r.split(",")[1] == "1" for r in rows)  # real faces, fake target
+    result = train.main(
+        [
+            "--train",
+            spec + "&split=train",
+            "--val",
+            spec + "&split=val",
+            "--backbone",
+            "mobilenet_v2",
+            "--out",
+            str(tmp_path / "det"),
+            "--maps",
+            str(maps),
+            "--missing-maps",
+            "skip",
+            *COMMON,
+        ]
+    )
+    assert result["val"]["frame"]["n"] == 2 * sum(1 for _ in (faces / "img").glob("*.png")) - 2 * len(rows)
