@@ -172,3 +172,25 @@ def test_image_lists(image_root, tmp_path):
     ]
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         list_folder(tmp_path / "nothing")
+
+
+def test_inspect_without_faces_reproduces_no_image_pixel(tmp_path):
+    from primary_mask import PrimaryMapWriter
+
+    root = tmp_path / "img"
+    root.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(root / f"{i}.png"), np.full((32, 32, 3), (255, 0, 255), np.uint8))  # magenta: not in JET
+    with PrimaryMapWriter(tmp_path / "s", size=8) as w:
+        w.add([f"{i}.png" for i in range(3)], torch.rand(3, 8, 8))
+
+    def magenta(path):
+        g = cv2.imread(str(path))
+        return int(((g[..., 0] > 200) & (g[..., 1] < 60) & (g[..., 2] > 200)).sum())
+
+    assert main(["inspect", str(tmp_path / "s"), "--images", str(root), "--out", str(tmp_path / "a.png")]) == 0
+    assert (
+        main(["inspect", str(tmp_path / "s"), "--images", str(root), "--out", str(tmp_path / "b.png"), "--no-faces"])
+        == 0
+    )
+    assert magenta(tmp_path / "a.png") > 1000 and magenta(tmp_path / "b.png") == 0

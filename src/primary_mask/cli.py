@@ -106,7 +106,9 @@ def _inspect(args: argparse.Namespace) -> int:
     from primary_mask.figures import inspect_grid
     from primary_mask.store import PrimaryMapStore
 
-    print(f"wrote {inspect_grid(PrimaryMapStore(args.store), args.images, args.out, args.alpha, args.n, args.seed)}")
+    store = PrimaryMapStore(args.store)
+    path = inspect_grid(store, args.images, args.out, args.alpha, args.n, args.seed, show_faces=not args.no_faces)
+    print(f"wrote {path}")
     return 0
 
 
@@ -243,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--alpha", type=float, nargs="+", default=[1.0, 0.7, 0.4, 0.1])
     i.add_argument("--n", type=int, default=8)
     i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--no-faces", action="store_true", help="maps and masks on grey, without the images")
     i.set_defaults(func=_inspect)
 
     s = sub.add_parser("stats", help="positive-pixel share per folder (Table I) and value histogram (Fig. 3)")

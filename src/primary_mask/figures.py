@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from primary_mask.data.io import read_rgb
 from primary_mask.store.reader import PrimaryMapStore
 from primary_mask.store.stats import StoreStats
 from primary_mask.viz import erase_row, labelled_grid, write_png
@@ -23,8 +24,11 @@ def inspect_grid(
     n: int = 8,
     seed: int = 0,
     tile: int = 192,
+    show_faces: bool = True,
 ) -> Path:
     """Write a grid of ``n`` stored keys (drawn with ``seed``): image, map overlay, erased at each alpha.
+    ``show_faces=False`` draws on a grey canvas instead of the image (maps and masks only), for figures that must
+    not reproduce the images themselves (e.g. research-licensed data in a public report).
     Raises ``FileNotFoundError`` naming the image when a key's file is not under ``images_root``."""
     keys = sorted(store.keys())
     if not keys:
@@ -33,15 +37,17 @@ def inspect_grid(
     chosen = [keys[i] for i in sorted(rng.choice(len(keys), size=min(n, len(keys)), replace=False))]
     rows = []
     for key in chosen:
+        if not show_faces:
+            rows.append(erase_row(np.full((tile, tile, 3), 160, np.uint8), store[key].numpy(), alphas))
+            continue
         path = Path(images_root) / key
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise FileNotFoundError(
-                f"cannot read {path} for key {key!r}; is --images the root the store was baked from?"
-            )
-        rgb = cv2.cvtColor(cv2.resize(bgr, (tile, tile), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        try:
+            rgb = cv2.resize(read_rgb(path), (tile, tile), interpolation=cv2.INTER_AREA)
+        except ValueError as exc:
+            raise FileNotFoundError(f"{exc} (key {key!r}); is --images the root the store was baked from?") from None
         rows.append(erase_row(rgb, store[key].numpy(), alphas))
-    return write_png(out, labelled_grid(rows, ["image", "fused map"] + [f"alpha={a}" for a in alphas]))
+    first = "image" if show_faces else "(no image)"
+    return write_png(out, labelled_grid(rows, [first, "fused map"] + [f"alpha={a}" for a in alphas]))
 
 
 def stats_figure(stats: StoreStats, out: str | Path, title: str = "") -> Path:
