@@ -124,3 +124,24 @@ def test_readme_training_block_runs(tmp_path):
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, (cmd, proc.stderr[-3000:])
     assert "| DFDC ACC | DFDC AUC |" in proc.stdout
+
+
+def test_readme_synth_grid_command(tmp_path):
+    import shlex
+
+    import pytest
+
+    pytest.importorskip("dlib", reason="the 'landmarks' extra is not installed")
+    block = re.search(
+        r"## Pseudo-fakes from real faces.*?```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S
+    ).group(1)
+    cmd = shlex.split(block.split("#")[0])
+    data = ROOT.parent / "shared" / "data" / "utkface"
+    if not data.is_dir():
+        pytest.skip("../shared/data/utkface is not available")
+    exe = ROOT / ".venv" / "bin" / "primary-mask"
+    cmd[0] = str(exe) if exe.exists() else "primary-mask"
+    cmd = [str(data) if a == "../shared/data/utkface" else a for a in cmd] + ["--n", "2"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "synth_grid.png").exists()
