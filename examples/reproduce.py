@@ -42,13 +42,17 @@ BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, 
 
 
 def load_config(path: Path) -> dict:
-    cfg = yaml.safe_load(path.read_text())
+    return load_config_dict(yaml.safe_load(path.read_text()), str(path))
+
+
+def load_config_dict(cfg: dict, where: str = "config") -> dict:
+    """Check the required keys and fill the defaults."""
     for key in ("name", "data", "zoo", "backbones", "variants"):
         if key not in cfg:
-            raise SystemExit(f"{path}: missing key {key!r}")
+            raise SystemExit(f"{where}: missing key {key!r}")
     for key in ("train", "val", "tests"):
         if key not in cfg["data"]:
-            raise SystemExit(f"{path}: data.{key} is missing")
+            raise SystemExit(f"{where}: data.{key} is missing")
     cfg.setdefault("seed", 0)
     cfg.setdefault("train", {})
     cfg["bake"] = {**BAKE_DEFAULTS, **cfg.get("bake", {})}
@@ -92,6 +96,7 @@ def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path |
         str(t.get("lr", 2e-4)),
         "--seed",
         str(cfg["seed"]),
+        "--resume",  # an interrupted training step continues from its last.pt
         *map(str, t.get("args", [])),
     ]
     prle = variant.get("prle")

@@ -60,3 +60,17 @@ def test_every_shipped_config_loads_and_names_known_backbones():
             assert v.get("prle") is None or v["prle"].get("mask", "primary") in ("primary", "random", "static"), path
             members = v.get("bake", {}).get("members", [])
             assert set(members) <= set(cfg["zoo"]["members"]), path
+
+
+def test_training_steps_resume_from_last_checkpoint(tmp_path):
+    cfg = {
+        "name": "x",
+        "seed": 3,
+        "data": {"train": "T", "val": "V", "tests": {}},
+        "zoo": {"members": []},
+        "train": {"epochs": 2},
+        "backbones": [],
+        "variants": [],
+    }
+    args = reproduce.train_args(reproduce.load_config_dict(cfg), "mobilenet_v2", tmp_path, {"name": "baseline"}, None)
+    assert "--resume" in args and args[args.index("--seed") + 1] == "3"
