@@ -110,12 +110,12 @@ def dataset_from_spec(spec: str, transform=None):
 
 
 def bake_items(spec: str):
-    """(None, items) that `primary-mask bake` should see for a training spec. For ``pseudo:`` specs: the real
+    """The items `primary-mask bake` should see for a training spec. For ``pseudo:`` specs: the real
     faces labelled 1, so their maps show where the zoo looks for fake evidence; each face's pseudo-fakes reuse it."""
     from dataclasses import replace
 
     from primary_mask.data import items_from_spec
 
     if spec.startswith("pseudo:"):
-        return None, [replace(it, label=1) for it in _pseudo_parts(spec)[3]]
-    return None, items_from_spec(spec)
+        return [replace(it, label=1) for it in _pseudo_parts(spec)[3]]
+    return items_from_spec(spec)

@@ -89,7 +89,7 @@ def main(argv=None) -> Path:
         weights = run / "weights.pth"  # the bare state dict that `bake --model NAME:CKPT` reads
         torch.save(torch.load(run / "best.pt", map_location="cpu", weights_only=True)["model"], weights)
         models += ["--model", f"{BAKE_NAMES[member]}:{weights}"]
-    _, items = bake_items(args.train)
+    items = bake_items(args.train)
     root = image_root(args.train)
     listing = out / "train-list.csv"
     with open(listing, "w", newline="") as fh:
