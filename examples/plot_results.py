@@ -43,7 +43,7 @@ def main(argv=None) -> Path:
     ax.set_ylim(40, 100)
     ax.axhline(50, color="grey", lw=0.8, ls=":")
     ax.set_title(data["config"]["name"])
-    ax.legend()
+    ax.legend(loc="lower right")
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)

@@ -46,6 +46,10 @@ def test_smoke_config_runs_and_resumes(tmp_path, capsys):
     reproduce.main(["--config", str(config)])
     assert {p: p.stat().st_mtime for p in (tmp_path / "runs").rglob("best.pt")} == before  # nothing retrained
     assert "plan for smoke" in capsys.readouterr().out
+    import plot_results
+
+    png = plot_results.main([str(md.with_suffix(".json")), "--out", str(tmp_path / "auc.png")])
+    assert png.stat().st_size > 10_000
 
 
 def test_every_shipped_config_loads_and_names_known_backbones():
