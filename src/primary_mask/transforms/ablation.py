@@ -10,10 +10,8 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from primary_mask._checks import check_alpha_range
-from primary_mask.functional.erase import Fill, resize_maps
-from primary_mask.functional.refine import refine_mask
-from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase, primary_map_of
+from primary_mask.functional.erase import Fill
+from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase
 
 __all__ = ["FACE_PARTS_68", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
 
@@ -25,7 +23,7 @@ FACE_PARTS_68 = {
 }
 
 
-class RandomRegionErase(MaskErase):
+class RandomRegionErase(PrimaryRegionErase):
     """Table IV "Random": erase a random axis-aligned rectangle with as many pixels as
     :class:`PrimaryRegionErase` would erase for the same sample and alpha (so only the location differs).
 
@@ -42,23 +40,20 @@ class RandomRegionErase(MaskErase):
         aspect_range: Sequence[float] = (0.5, 2.0),
         inplace: bool = False,
     ) -> None:
-        super().__init__(p, fill, generator, inplace)
-        self.alpha_range = check_alpha_range(alpha_range)
+        super().__init__(p, alpha_range, fill, generator, inplace)
         lo, hi = (float(a) for a in aspect_range)
         if not (0 < lo <= hi):
             raise ValueError(f"aspect_range must be 0 < low <= high, got {aspect_range}")
         self.aspect_range = (lo, hi)
 
     def draw_mask(self, flat_inputs, size, gen, u, applied):
-        primary = primary_map_of(flat_inputs, type(self).__name__)
-        lo, hi = self.alpha_range
-        alpha = lo + (hi - lo) * u
-        if not applied:
-            return {"alpha": alpha, "mask": None}
-        area = int(refine_mask(resize_maps(primary, size)[0], alpha).sum())
+        params = super().draw_mask(flat_inputs, size, gen, u, applied)  # alpha and the primary region
+        if params["mask"] is None:
+            return params
+        area = int(params["mask"].sum())
         mask = torch.zeros(size, dtype=torch.bool)
         if area == 0:
-            return {"alpha": alpha, "mask": mask}
+            return {"alpha": params["alpha"], "mask": mask}
         r = torch.rand(3, generator=gen, dtype=torch.float64, device=gen.device if gen is not None else None).tolist()
         aspect = math.exp(math.log(self.aspect_range[0]) + r[0] * math.log(self.aspect_range[1] / self.aspect_range[0]))
         height, width = size
@@ -67,7 +62,7 @@ class RandomRegionErase(MaskErase):
         h = min(height, max(1, round(area / w)))
         top, left = int(r[1] * (height - h + 1)), int(r[2] * (width - w + 1))
         mask[top : top + h, left : left + w] = True
-        return {"alpha": alpha, "mask": mask, "box": (top, left, h, w)}
+        return {"alpha": params["alpha"], "mask": mask, "box": (top, left, h, w)}
 
 
 class LandmarkRegionErase(MaskErase):
