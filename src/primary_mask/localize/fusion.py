@@ -55,7 +55,8 @@ def fuse_maps(
             of A_j(n); otherwise 0.
         tau1, tau2, lam: thresholds, paper defaults 0.3, (release) 0.1 and 0.15; ``tau2 <= tau1``.
 
-    Returns ``(B, H, W)`` float maps >= 0 on the same device. Vectorized: Eq. 7-8 is evaluated only for the pixels in the band, by index arithmetic (no loop over pixels).
+    Returns ``(B, H, W)`` float maps >= 0 on the same device. Vectorized: Eq. 7-8 is evaluated only for the
+    pixels in the band, by index arithmetic (no loop over pixels).
     Raises ``ValueError`` naming the argument for a bad shape, NaN/inf, unknown strategy or tau2 > tau1.
     """
     if not isinstance(cams, torch.Tensor) or cams.ndim != 4 or not cams.is_floating_point():
