@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["load_model", "describe_model"]
+__all__ = ["load_model"]
 
 
 def _hash_file(path: Path) -> str:
@@ -91,6 +91,3 @@ def load_model(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     info["num_outputs"] = num_classes
     return model.eval(), info
 
-
-def describe_model(model: nn.Module) -> str:
-    return type(model).__name__
