@@ -90,4 +90,3 @@ def load_model(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
             )
     info["num_outputs"] = num_classes
     return model.eval(), info
-
