@@ -70,7 +70,8 @@ class LandmarkRegionErase(MaskErase):
     convex hull(s) of its 68-point landmarks, grown by ``margin`` times the part's size.
 
     The sample must hold one ``tv_tensors.KeyPoints`` of 68 (x, y) points (dlib / iBUG order, as DeepfakeBench
-    stores them); v2 geometric transforms move them with the image. ``TypeError``/``ValueError`` otherwise.
+    stores them); v2 geometric transforms move them with the image. KeyPoints with no points (a face without
+    landmarks, see ``with_landmarks(..., missing="skip")``) erase nothing. ``TypeError``/``ValueError`` otherwise.
     """
 
     def __init__(
@@ -95,13 +96,15 @@ class LandmarkRegionErase(MaskErase):
         if len(points) != 1:
             raise TypeError(f"LandmarkRegionErase needs one tv_tensors.KeyPoints of 68 landmarks, got {len(points)}")
         xy = points[0].as_subclass(torch.Tensor).reshape(-1, 2)
-        if xy.shape[0] != 68:
-            raise ValueError(f"LandmarkRegionErase needs 68 landmarks, got {xy.shape[0]}")
+        if xy.shape[0] not in (0, 68):
+            raise ValueError(f"LandmarkRegionErase needs 68 landmarks (or none), got {xy.shape[0]}")
         if not bool(torch.isfinite(xy).all()):
             raise ValueError("landmarks contain NaN or inf")
         part = self.parts[min(int(u * len(self.parts)), len(self.parts) - 1)]
         if not applied:
             return {"part": part, "mask": None}
+        if xy.shape[0] == 0:  # a face without landmarks: nothing to erase
+            return {"part": part, "mask": torch.zeros(size, dtype=torch.bool)}
         canvas = np.zeros(size, np.uint8)
         xy = xy.detach().cpu().double().numpy()
         extent = 0.0

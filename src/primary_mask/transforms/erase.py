@@ -14,6 +14,7 @@ from torchvision.transforms.v2._utils import is_pure_tensor
 
 from primary_mask._checks import check_alpha_range, check_probability
 from primary_mask._random import WorkerAwareGenerator
+from primary_mask.erase_flag import EraseFlag
 from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, resize_maps
 from primary_mask.functional.refine import refine_mask
 from primary_mask.primary_map import ErasedPrimaryMap, PrimaryMap
@@ -26,7 +27,8 @@ class MaskErase(v2.Transform):
 
     Handles the image types (PIL, ``tv_tensors.Image``, plain tensors ``(..., C, H, W)`` or ``(H, W)``, uint8 or
     float), the fills, ``inplace``, the per-worker generator, and marks a :class:`PrimaryMap` in the sample as
-    :class:`ErasedPrimaryMap` when pixels were erased. Subclasses implement ``draw_mask``.
+    :class:`ErasedPrimaryMap` (and an :class:`~primary_mask.EraseFlag` as True) when pixels were erased.
+    Subclasses implement ``draw_mask``.
     """
 
     def __init__(self, p: float, fill: Fill, generator: torch.Generator | None, inplace: bool) -> None:
@@ -63,9 +65,11 @@ class MaskErase(v2.Transform):
         return params
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        if isinstance(inpt, PrimaryMap):  # mark the sample as erased; values unchanged
+        if isinstance(inpt, (PrimaryMap, EraseFlag)):  # mark the sample as erased; map values unchanged
             erased = params["mask"] is not None and bool(params["mask"].any())
-            return inpt.as_subclass(ErasedPrimaryMap) if erased else inpt
+            if not erased:
+                return inpt
+            return EraseFlag(True) if isinstance(inpt, EraseFlag) else inpt.as_subclass(ErasedPrimaryMap)
         if params["mask"] is None or not _is_image(inpt):
             return inpt
         if isinstance(inpt, PIL.Image.Image):
