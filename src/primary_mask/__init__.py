@@ -4,7 +4,9 @@ Label convention everywhere: real = 0, fake = 1.
 """
 
 from primary_mask.dataset import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
+from primary_mask.erase_flag import EraseFlag
 from primary_mask.functional import primary_region_erase, refine_mask
+from primary_mask.landmark_dataset import LandmarkDataset, LandmarkFolder, with_landmarks
 from primary_mask.localize import PrimaryRegionLocalizer, fuse_maps
 from primary_mask.loss import prle_loss_weights, prle_weighted_loss
 from primary_mask.primary_map import PrimaryMap
@@ -22,7 +24,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BatchPrimaryRegionErase",
+    "EraseFlag",
     "EraseParams",
+    "LandmarkDataset",
+    "LandmarkFolder",
     "LandmarkRegionErase",
     "PrimaryMap",
     "PrimaryMapDataset",
@@ -40,5 +45,6 @@ __all__ = [
     "StaticRegionErase",
     "StoreError",
     "verify_store",
+    "with_landmarks",
     "with_primary_maps",
 ]

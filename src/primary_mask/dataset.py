@@ -39,6 +39,19 @@ def keys_from_image_folder(dataset: Any) -> list[str]:
     return [Path(os.path.relpath(path, root)).as_posix() for path, *_ in samples]
 
 
+def resolve_keys(dataset: Any, keys: Sequence[str] | Callable[[int], str] | None) -> list[str] | Callable[[int], str]:
+    """One key per sample: ``keys`` as given (a list is checked against ``len(dataset)``), else ``dataset.keys``
+    when the dataset carries that list, else the paths of an ImageFolder (:func:`keys_from_image_folder`)."""
+    if keys is None:
+        own = getattr(dataset, "keys", None)  # DeepfakeImageDataset and the like carry their keys
+        keys = list(own) if isinstance(own, (list, tuple)) else keys_from_image_folder(dataset)
+    if not callable(keys):
+        keys = list(keys)
+        if len(keys) != len(dataset):
+            raise ValueError(f"keys has {len(keys)} entries but the dataset has {len(dataset)} samples")
+    return keys
+
+
 class PrimaryMapDataset(Dataset):
     """Wraps a dataset yielding ``(image, label, *rest)``; see :func:`with_primary_maps`."""
 
@@ -55,16 +68,9 @@ class PrimaryMapDataset(Dataset):
     ) -> None:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
-        if keys is None:
-            own = getattr(dataset, "keys", None)  # DeepfakeImageDataset and the like carry their keys
-            keys = list(own) if isinstance(own, (list, tuple)) else keys_from_image_folder(dataset)
-        if not callable(keys):
-            keys = list(keys)
-            if len(keys) != len(dataset):
-                raise ValueError(f"keys has {len(keys)} entries but the dataset has {len(dataset)} samples")
         self.dataset = dataset
         self.maps = maps
-        self.keys = keys
+        self.keys = resolve_keys(dataset, keys)
         self.transform = transform
         self.missing = missing
         self.resize_to_image = resize_to_image
