@@ -9,12 +9,13 @@ training step per backbone) are printed first. Checkpoints are chosen on the val
 
 Config keys (see examples/configs/*.yaml):
   name, seed, workdir (default runs/<name>)
-  data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}}
+  data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR}   # landmarks: for mask: landmark
   zoo: {members: [...], size, epochs, batch_size, args: [...]}         # extra args go to train.py
   bake: {size, fusion, tau1, tau2, lam}                                  # defaults for every variant
   train: {size, epochs, batch_size, lr, args: [...]}
   backbones: [...]
   variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]}}]
+  mask: primary (PRLE), random, static (these three erase from the baked maps) or landmark (from data.landmarks)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from common import dataset_from_spec
 from primary_mask.cli import main as primary_mask_main
 
 BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, "lam": 0.15}
+MASKS = ("primary", "random", "static", "landmark")
 
 
 def load_config(path: Path) -> dict:
@@ -53,6 +55,14 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
     for key in ("train", "val", "tests"):
         if key not in cfg["data"]:
             raise SystemExit(f"{where}: data.{key} is missing")
+    masks = {(v.get("prle") or {}).get("mask", "primary") for v in cfg["variants"] if v.get("prle")}
+    if not masks <= set(MASKS):
+        raise SystemExit(f"{where}: unknown prle.mask {sorted(masks - set(MASKS))}; use one of {MASKS}")
+    if "landmark" in masks and not cfg["data"].get("landmarks"):
+        raise SystemExit(
+            f"{where}: a variant uses mask: landmark but data.landmarks (a folder of <key>.npy files, "
+            "see `primary-mask landmarks`) is not set"
+        )
     cfg.setdefault("seed", 0)
     cfg.setdefault("train", {})
     cfg["bake"] = {**BAKE_DEFAULTS, **cfg.get("bake", {})}
@@ -60,7 +70,8 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
 
 
 def bake_setting(cfg: dict, variant: dict) -> dict | None:
-    if not variant.get("prle"):
+    """The store a variant erases from, or None (no PRLE, or landmark masks, which need no maps)."""
+    if not variant.get("prle") or variant["prle"].get("mask") == "landmark":
         return None
     over = variant.get("bake", {})
     return {
@@ -102,9 +113,9 @@ def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path |
     prle = variant.get("prle")
     if prle:
         a = prle.get("alpha_range", [0.0, 1.0])
+        source = ["--landmarks", str(cfg["data"]["landmarks"])] if store is None else ["--maps", str(store)]
         args += [
-            "--maps",
-            str(store),
+            *source,
             "--mask",
             prle.get("mask", "primary"),
             "--p",
@@ -191,9 +202,8 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
         "--map-size",
         str(cfg["bake"]["size"]),
     ]
-    train_zoo.main(
-        zoo_argv + ["--no-bake", "--", "--seed", str(cfg["seed"]), *map(str, zoo.get("args", []))]
-    )  # skips trained members
+    if settings:  # skips trained members; no zoo is needed when no variant erases from maps
+        train_zoo.main(zoo_argv + ["--no-bake", "--", "--seed", str(cfg["seed"]), *map(str, zoo.get("args", []))])
     for s in settings.values():
         out = store_dir(work, s)
         if (out / "DONE").exists():

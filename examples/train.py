@@ -6,6 +6,7 @@
 Datasets are specs (a folder with real/ and fake/, ffpp:..., dfb:..., csv:...; see primary_mask.data.SPEC_HELP).
 PRLE erases in the DataLoader (--erase-on loader, PrimaryRegionErase per sample) or on the device
 (--erase-on gpu, BatchPrimaryRegionErase per batch); --gamma weights the loss of erased samples (Eq. 13).
+Ablations (Tables IV, VII): --mask random|static (with --maps) or --mask landmark --landmarks DIR (no maps).
 BCE on one logit (real 0, fake 1); AMP on CUDA; DDP under torchrun. Each epoch is evaluated on --val and the
 checkpoint with the best validation AUC is kept as best.pt (never chosen on a test set); last.pt resumes.
 Logs one JSON object per line to OUT/log.jsonl.
@@ -30,11 +31,14 @@ from tqdm import tqdm
 
 from primary_mask import (
     BatchPrimaryRegionErase,
+    LandmarkFolder,
+    LandmarkRegionErase,
     PrimaryMapStore,
     PrimaryRegionErase,
     RandomRegionErase,
     StaticRegionErase,
     prle_weighted_loss,
+    with_landmarks,
     with_primary_maps,
 )
 from primary_mask.data import SPEC_HELP
@@ -64,12 +68,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--erase-on", choices=["loader", "gpu"], default="loader")
     p.add_argument(
         "--mask",
-        choices=["primary", "random", "static"],
+        choices=["primary", "random", "static", "landmark"],
         default="primary",
         help="primary: PRLE (Eq. 9-12); random: a rectangle of the same size (Table IV); static: the whole "
-        "fused map, no dynamic exploitation (Table VII). random/static erase in the loader.",
+        "fused map, no dynamic exploitation (Table VII); landmark: the eyes, nose or mouth from --landmarks "
+        "(Table IV; needs no maps). random/static/landmark erase in the loader.",
     )
-    p.add_argument("--missing-maps", choices=["error", "skip"], default="error")
+    p.add_argument(
+        "--landmarks",
+        default=None,
+        help="--mask landmark: folder of DIR/<key>.npy (68, 2) files, as `primary-mask landmarks` writes them",
+    )
+    p.add_argument(
+        "--missing-maps",
+        choices=["error", "skip"],
+        default="error",
+        help="a training image without a map (or without landmarks for --mask landmark): stop, or never erase it",
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
@@ -86,10 +101,19 @@ def fill_value(text: str):
         return text
 
 
-def build_train_set(args, base, store):
+def build_train_set(args, base, store, landmarks=None):
     """Returns a dataset yielding (normalised image or uint8 image, label, extras...) per the erase mode."""
     geometry = [v2.Resize((args.size, args.size), antialias=True), v2.RandomHorizontalFlip()]
     tail = [v2.ToDtype(torch.float32, scale=True), v2.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]
+    if landmarks is not None:
+        erase = LandmarkRegionErase(args.p, fill=fill_value(args.fill))
+        return with_landmarks(
+            base,
+            landmarks,
+            transform=v2.Compose(geometry + [erase] + tail),
+            missing=args.missing_maps,
+            return_applied=True,
+        )
     if store is None:
         base.transform = v2.Compose(geometry + tail)
         return base
@@ -107,12 +131,12 @@ def build_train_set(args, base, store):
     return with_primary_maps(base, store, transform=v2.Compose(geometry), missing=args.missing_maps, return_map=True)
 
 
-def check_missing_keys(keys, store, policy: str) -> None:
-    absent = [k for k in keys if k not in store]
+def check_missing_keys(keys, source, where: str, policy: str, fix: str = "bake them") -> None:
+    absent = [k for k in keys if k not in source]
     if absent:
-        msg = f"{len(absent)} of {len(keys)} training images have no map in {store.path}, e.g. {absent[:3]}"
+        msg = f"{len(absent)} of {len(keys)} training images have no entry in {where}, e.g. {absent[:3]}"
         if policy == "error":
-            raise SystemExit(f"error: {msg}; bake them or pass --missing-maps skip (those samples are not erased)")
+            raise SystemExit(f"error: {msg}; {fix} or pass --missing-maps skip (those samples are not erased)")
         print(f"warning: {msg}; they are never erased (--missing-maps skip)")
 
 
@@ -127,10 +151,23 @@ def main(argv=None) -> dict:
 
     train_base = dataset_from_spec(args.train)
     val_set = dataset_from_spec(args.val, transform=to_model_input(args.size))
+    if args.mask == "landmark" and (args.maps or not args.landmarks):
+        raise SystemExit("error: --mask landmark erases from --landmarks DIR and takes no --maps")
+    if args.landmarks and args.mask != "landmark":
+        raise SystemExit("error: --landmarks is only read with --mask landmark")
     store = PrimaryMapStore(args.maps, missing=args.missing_maps) if args.maps else None
+    landmarks = LandmarkFolder(args.landmarks) if args.landmarks else None
     if store is not None:
-        check_missing_keys(sorted(set(train_base.keys)), store, args.missing_maps)
-    train_set = build_train_set(args, train_base, store)
+        check_missing_keys(sorted(set(train_base.keys)), store, f"the map store {store.path}", args.missing_maps)
+    if landmarks is not None:
+        check_missing_keys(
+            sorted(set(train_base.keys)),
+            landmarks,
+            f"the landmark folder {landmarks.folder}",
+            args.missing_maps,
+            fix="run primary-mask landmarks for them",
+        )
+    train_set = build_train_set(args, train_base, store, landmarks)
     sampler = DistributedSampler(train_set, seed=args.seed) if world > 1 else None
     g = torch.Generator().manual_seed(args.seed)
     train_loader = DataLoader(
@@ -195,7 +232,7 @@ def main(argv=None) -> dict:
                 maps = batch[2].to(device)
                 images, params = batch_erase(images, maps, return_params=True)
                 images, applied = normalise(images), params.erased
-            elif store is not None:
+            elif store is not None or landmarks is not None:
                 applied = batch[2].to(device)
             with torch.autocast(device.type, enabled=device.type == "cuda"):
                 logits = model(images)[:, 0].float()

@@ -156,13 +156,33 @@ def test_resume_gives_the_uninterrupted_run(data, centre_store, tmp_path):
     assert all(torch.equal(resumed[k], straight[k]) for k in straight)
 
 
+def test_train_with_landmark_masks(data, tmp_path):
+    from primary_mask.data import list_folder
+    from primary_mask.demo.synthetic_face import face_landmarks
+
+    folder = tmp_path / "landmarks"
+    keys = [it.key for it in list_folder(data / "train")]
+    for key in keys[:-1]:  # the last training image has none
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"{key}.npy", face_landmarks(40))
+    lm = ["--mask", "landmark", "--landmarks", str(folder), "--p", "1.0"]
+    with pytest.raises(SystemExit, match=f"1 of 12 training images have no entry in the landmark folder.*{keys[-1]}"):
+        run_train(data, tmp_path / "lm-error", *lm)
+    result = run_train(data, tmp_path / "lm", *lm, "--missing-maps", "skip", "--max-steps", "3")
+    assert 10 / 12 <= result["erased_share"] < 1.0  # 12 samples, one of them never erased
+    with pytest.raises(SystemExit, match="takes no --maps"):
+        run_train(data, tmp_path / "x", *lm, "--maps", str(folder))
+    with pytest.raises(SystemExit, match="only read with --mask landmark"):
+        run_train(data, tmp_path / "y", "--landmarks", str(folder))
+
+
 def test_missing_maps_are_reported(data, tmp_path):
     empty = tmp_path / "store"
     from primary_mask import PrimaryMapWriter
 
     with PrimaryMapWriter(empty, size=8) as w:
         w.add(["real/0.png"], torch.zeros(1, 8, 8))
-    with pytest.raises(SystemExit, match="11 of 12 training images have no map"):
+    with pytest.raises(SystemExit, match="11 of 12 training images have no entry in the map store"):
         run_train(data, tmp_path / "m", "--maps", str(empty))
     result = run_train(data, tmp_path / "m", "--maps", str(empty), "--missing-maps", "skip", "--p", "1.0")
     assert result["erased_share"] == 0  # no map: never erased (the one map is all zero)

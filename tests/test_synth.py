@@ -162,6 +162,26 @@ def test_dlib_landmarks_on_utkface():
             assert pts[PARTS_68["nose"], 1].mean() < pts[PARTS_68["mouth"], 1].mean()  # the nose above the mouth
 
 
+def test_landmarks_cli_with_a_list_writes_key_named_files(tmp_path, capsys):
+    pytest.importorskip("dlib", reason="the 'landmarks' extra (dlib-bin) is not installed")
+    root = Path(__file__).resolve().parents[2] / "shared" / "data" / "utkface"
+    faces = sorted(root.glob("*.jpg"))[:3]
+    if not faces:
+        pytest.skip("../shared/data/utkface is not available")
+    from primary_mask import LandmarkFolder
+    from primary_mask.cli import main
+
+    listing = tmp_path / "list.csv"
+    listing.write_text("".join(f"{f.name},real\n" for f in faces[:2]))  # the third is not listed
+    assert (
+        main(["landmarks", "--images", str(root), "--list", str(listing), "--out", str(tmp_path / "lm"), "--quiet"])
+        == 0
+    )
+    assert sorted(p.name for p in (tmp_path / "lm").iterdir()) == sorted(f"{f.name}.npy" for f in faces[:2])
+    assert LandmarkFolder(tmp_path / "lm")[faces[0].name].shape == (68, 2)
+    assert "2 of 2 images have landmarks" in capsys.readouterr().out
+
+
 def test_synth_grid_cli_with_a_landmark_folder(tmp_path):
     import cv2
 

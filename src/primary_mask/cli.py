@@ -140,10 +140,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _landmarks(args: argparse.Namespace) -> int:
-    from primary_mask.data import list_folder
+    from primary_mask.data import list_folder, read_list_file
     from primary_mask.synth import extract_landmarks
 
-    items = list_folder(args.images)
+    items = read_list_file(args.images, args.list) if args.list else list_folder(args.images)
     missed = extract_landmarks(items, args.out, progress=not args.quiet)
     found = len(items) - len(missed)
     print(f"{found} of {len(items)} images have landmarks in {args.out}; no face found in {len(missed)}")
@@ -260,7 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_verify)
 
     lm = sub.add_parser("landmarks", help="68-point landmarks of every face under --images, as OUT/<key>.npy (dlib)")
-    lm.add_argument("--images", required=True)
+    lm.add_argument("--images", required=True, help="image root; keys are paths relative to it")
+    lm.add_argument(
+        "--list", help="CSV path,label[,video] or one path per line (default: real/ and fake/ under --images)"
+    )
     lm.add_argument("--out", required=True)
     lm.add_argument("--quiet", action="store_true")
     lm.set_defaults(func=_landmarks)
