@@ -47,6 +47,17 @@ def test_batched_matches_loop_with_per_map_alpha(kind, gen):
         assert torch.equal(got[i], refine_mask_loop(maps[i], float(alpha[i]))), i
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_batch_of_one_and_large_single_maps_match_loop(kind, gen):
+    # a single map takes the selection path, a batch the bucketed one: both against the loop
+    alpha = torch.tensor([0.13], dtype=torch.float32)  # converted exactly to float64, as the loop sees it
+    one = random_map(kind, 24, 17, gen).unsqueeze(0)
+    assert torch.equal(refine_mask(one, alpha)[0], refine_mask_loop(one[0], float(alpha)))
+    large = random_map(kind, 256, 256, gen)
+    for a in (0.3, 0.7):
+        assert torch.equal(refine_mask(large, a), refine_mask_loop(large, a)), a
+
+
 def test_batched_scalar_alpha_and_large_maps(gen):
     maps = torch.stack([smooth_map(96, 80, gen, keep=keep) for keep in (0.05, 0.4, 1.0)])
     got = refine_mask(maps, 0.37)
