@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as nnf
 
 __all__ = ["FUSIONS", "fuse_maps"]
 
@@ -17,23 +18,33 @@ def _band_rule(cams: torch.Tensor, flat_idx: torch.Tensor, lam: float) -> tuple[
 
     Returns (g, value): g[i] is True when some ordered pair (A_j, A_k) has mean over the 3x3 neighbourhood N(x)
     (centre included, clipped at the border) of |A_j(n) - A_k(x)| > lam; value[i] is the max of all maps over N(x).
+
+    Neighbours outside the image are replaced by the centre pixel, which belongs to N(x): the max is unchanged,
+    and each such stand-in adds |A_j(x) - A_k(x)| to the sum, which is subtracted again before dividing by
+    |N(x)|. This avoids masking the differences. Layout (T, 9, n): reductions over the 9 neighbours run along
+    the contiguous pixel axis.
     """
     t, b, h, w = cams.shape
     flat = cams.reshape(t, -1)
     y = torch.div(flat_idx, w, rounding_mode="floor") % h
     x = flat_idx % w
-    offsets = torch.tensor(_OFFSETS, device=cams.device)
-    ny, nx = y.unsqueeze(1) + offsets[:, 0], x.unsqueeze(1) + offsets[:, 1]  # (n, 9)
-    valid = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-    neighbour = flat_idx.unsqueeze(1) + offsets[:, 0] * w + offsets[:, 1]
-    neighbour = torch.where(valid, neighbour, flat_idx.unsqueeze(1))  # clipped positions: any valid index
-    values = flat[:, neighbour]  # (T, n, 9)
-    centre = flat[:, flat_idx]  # (T, n)
-    diff = (values.unsqueeze(1) - centre.unsqueeze(0).unsqueeze(-1)).abs()  # (T_j, T_k, n, 9)
-    mean_diff = (diff * valid).sum(-1) / valid.sum(-1)
-    g = (mean_diff > lam).flatten(0, 1).any(dim=0)
-    value = torch.where(valid, values, torch.full_like(values, float("-inf"))).amax(dim=(0, 2))
-    return g, value
+    # rows y-1, y, y+1 and columns x-1, x, x+1 that lie inside the image: (3, n) each
+    row_ok = torch.stack([y > 0, torch.ones_like(y, dtype=torch.bool), y < h - 1])
+    col_ok = torch.stack([x > 0, torch.ones_like(x, dtype=torch.bool), x < w - 1])
+    valid = (row_ok.unsqueeze(1) & col_ok.unsqueeze(0)).view(9, -1)  # (9, n), offsets in _OFFSETS order
+    offsets = torch.tensor([dy * w + dx for dy, dx in _OFFSETS], device=cams.device).unsqueeze(1)
+    neighbour = torch.where(valid, flat_idx + offsets, flat_idx)  # (9, n)
+    values = flat.index_select(1, neighbour.view(-1)).view(t, 9, -1)  # (T, 9, n)
+    centre = flat.index_select(1, flat_idx)  # (T, n)
+    n_valid = (row_ok.sum(0) * col_ok.sum(0)).to(cams.dtype)  # (n,)
+    n_outside = 9 - n_valid
+    # c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the largest:
+    # two centres decide every pair (j, k).
+    ends = torch.stack([centre.amin(0), centre.amax(0)])  # (2, n)
+    total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2)  # (T_j, 2, n), stand-ins included
+    total -= n_outside * (centre.unsqueeze(1) - ends.unsqueeze(0)).abs_()  # minus their |A_j(x) - c|
+    g = (total > lam * n_valid).view(2 * t, -1).any(0)
+    return g, values.amax(1).amax(0)
 
 
 def fuse_maps(
@@ -64,21 +75,19 @@ def fuse_maps(
         raise ValueError(f"cams must be a floating (T, B, H, W) tensor, got {shape}")
     if cams.shape[0] == 0:
         raise ValueError("cams must hold at least one CAM per image (T >= 1)")
-    if not bool(torch.isfinite(cams).all()):
+    lo, hi = torch.aminmax(cams)  # NaN propagates into both; one pass instead of isfinite + all
+    if not (bool(torch.isfinite(lo)) and bool(torch.isfinite(hi))):
         raise ValueError("cams contains NaN or inf values")
     if strategy not in FUSIONS:
         raise ValueError(f"strategy must be one of {FUSIONS}, got {strategy!r}")
     if strategy == "neighboring" and tau2 > tau1:
         raise ValueError(f"tau2 ({tau2}) must not exceed tau1 ({tau1})")
-    if strategy == "max":
-        s = cams.amax(dim=0)
-        return torch.where(s > tau1, s, torch.zeros_like(s))
-    s = cams.mean(dim=0)
-    if strategy == "average":
-        return torch.where(s > tau1, s, torch.zeros_like(s))
-    out = torch.where(s > tau1, s, torch.zeros_like(s))
+    s = cams.amax(dim=0) if strategy == "max" else cams.mean(dim=0)
+    out = nnf.threshold(s, tau1, 0.0)  # s where s > tau1, else 0 (Eq. 6)
+    if strategy != "neighboring":
+        return out
     band = torch.nonzero(((s >= tau2) & (s <= tau1)).reshape(-1)).squeeze(1)  # only these need Eq. 7-8
-    if band.numel():
+    if band.numel():  # band pixels are 0 in out (s <= tau1): write the rule's value or 0
         g, value = _band_rule(cams, band, lam)
-        out.view(-1)[band[g]] = value[g].to(out.dtype)
+        out.view(-1)[band] = torch.where(g, value, torch.zeros_like(value)).to(out.dtype)
     return out
