@@ -1,6 +1,6 @@
 """Run a whole PRLE protocol from one YAML config and write the table in the paper's layout.
 
-  python examples/reproduce.py --config examples/configs/offline-dfdc.yaml [--dry-run]
+  python examples/reproduce.py --config examples/configs/offline-dfdc.yaml [--check | --dry-run]
 
 Steps: train the localizer zoo -> bake one store per distinct bake setting -> train every backbone x variant ->
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
@@ -157,6 +157,50 @@ def estimate_seconds(cfg: dict) -> float:
     return total
 
 
+def check(cfg: dict) -> dict:
+    """Open every dataset the config names (and the landmark folder, if used) without training anything: a
+    wrong path, split file or spec stops here, naming the config key, not hours into a run. Returns a summary
+    ``{key: {"images", "real", "fake", "videos"}}`` and prints it."""
+    from backbones import BACKBONES
+    from train_zoo import BAKE_NAMES
+
+    unknown = sorted(set(cfg["backbones"]) - set(BACKBONES)) + sorted(set(cfg["zoo"]["members"]) - set(BAKE_NAMES))
+    if unknown:
+        raise SystemExit(f"{cfg['name']}: unknown backbones or zoo members {unknown}")
+    specs = {"data.train": cfg["data"]["train"], "data.val": cfg["data"]["val"]}
+    specs.update({f"data.tests.{k}": v for k, v in cfg["data"]["tests"].items()})
+    summary = {}
+    for key, spec in specs.items():
+        try:
+            ds = dataset_from_spec(spec)
+        except (OSError, ValueError, KeyError) as err:
+            raise SystemExit(f"{cfg['name']}: {key} = {spec!r} cannot be read: {err}") from None
+        labels = list(ds.labels)
+        summary[key] = {
+            "images": len(ds),
+            "real": labels.count(0),
+            "fake": labels.count(1),
+            "videos": len(set(ds.videos)),
+        }
+        if len(ds) == 0 or not (summary[key]["real"] and summary[key]["fake"]):
+            print(f"warning: {key} has {summary[key]['real']} real and {summary[key]['fake']} fake images")
+    if cfg["data"].get("landmarks") and any((v.get("prle") or {}).get("mask") == "landmark" for v in cfg["variants"]):
+        from primary_mask import LandmarkFolder
+
+        try:
+            folder = LandmarkFolder(cfg["data"]["landmarks"])
+        except FileNotFoundError as err:
+            raise SystemExit(f"{cfg['name']}: data.landmarks: {err}") from None
+        keys = sorted(set(dataset_from_spec(cfg["data"]["train"]).keys))
+        missing = [k for k in keys if k not in folder]
+        summary["data.landmarks"] = {"images": len(keys) - len(missing), "missing": len(missing)}
+        if missing:
+            print(f"warning: {len(missing)} of {len(keys)} training images have no landmarks, e.g. {missing[:2]}")
+    for key, row in summary.items():
+        print(f"  {key}: " + ", ".join(f"{v} {k}" for k, v in row.items()))
+    return summary
+
+
 def run(cfg: dict, dry_run: bool = False) -> Path:
     name = cfg["name"]
     work = Path(cfg.get("workdir", f"runs/{name}"))
@@ -309,8 +353,16 @@ def main(argv=None) -> Path:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--dry-run", action="store_true", help="print the plan and the estimate only")
+    p.add_argument(
+        "--check", action="store_true", help="open every dataset the config names and report counts; train nothing"
+    )
     args = p.parse_args(argv)
-    return run(load_config(args.config), args.dry_run)
+    cfg = load_config(args.config)
+    if args.check:
+        print(f"checking {args.config}:")
+        check(cfg)
+        return args.config
+    return run(cfg, args.dry_run)
 
 
 if __name__ == "__main__":

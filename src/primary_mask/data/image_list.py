@@ -60,7 +60,7 @@ def list_folder(root: str | Path) -> list[ImageItem]:
     """Every image under ``root`` (sorted), labelled from ``real/`` and ``fake/`` folder names."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"--images {root} is not a folder")
+        raise FileNotFoundError(f"image folder {root} is not a folder (expected {root}/real/... and {root}/fake/...)")
     items = []
     for p in sorted(root.rglob("*")):
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
