@@ -16,6 +16,7 @@ Config keys (see examples/configs/*.yaml):
   backbones: [...]
   variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]}}]
   mask: primary (PRLE), random, static (these three erase from the baked maps) or landmark (from data.landmarks)
+  missing: error (default) or skip: what to do with training images without a map / landmarks (skip: not erased)
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path |
             str(prle.get("gamma", 1.0)),
             "--erase-on",
             prle.get("erase_on", "loader"),
+            "--missing-maps",
+            prle.get("missing", "error"),
         ]
     return args
 

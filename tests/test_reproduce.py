@@ -85,6 +85,10 @@ def test_config_errors_name_the_mask_problem():
     assert reproduce.bake_setting(cfg, cfg["variants"][0]) is None  # landmark masks need no store
     args = reproduce.train_args(cfg, "mobilenet_v2", Path("out"), cfg["variants"][0], None)
     assert args[args.index("--landmarks") + 1] == "LM" and "--maps" not in args
+    assert args[args.index("--missing-maps") + 1] == "error"  # the default: a training image without landmarks stops
+    skip = {"name": "L", "prle": {"mask": "landmark", "missing": "skip"}}
+    args = reproduce.train_args(cfg, "mobilenet_v2", Path("out"), skip, None)
+    assert args[args.index("--missing-maps") + 1] == "skip"
 
 
 def test_training_steps_resume_from_last_checkpoint(tmp_path):
