@@ -52,7 +52,40 @@ def resolve_keys(dataset: Any, keys: Sequence[str] | Callable[[int], str] | None
     return keys
 
 
-class PrimaryMapDataset(Dataset):
+class KeyedDatasetWrapper(Dataset):
+    """Base of the wrappers that add per-key data (maps, landmarks) to a dataset yielding ``(image, label,
+    *rest)``: holds ``dataset``, one key per sample, ``transform`` and the ``missing`` policy."""
+
+    def __init__(
+        self,
+        dataset: Any,
+        keys: Sequence[str] | Callable[[int], str] | None,
+        transform: Callable[..., Any] | None,
+        missing: str,
+    ) -> None:
+        if missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+        self.dataset = dataset
+        self.keys = resolve_keys(dataset, keys)
+        self.transform = transform
+        self.missing = missing
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def key(self, index: int) -> str:
+        return self.keys(index) if callable(self.keys) else self.keys[index]
+
+    def image_and_rest(self, index: int) -> tuple[Any, list[Any]]:
+        """The wrapped item split into its image and the rest; ``TypeError`` unless it is a non-empty tuple."""
+        item = self.dataset[index]
+        if not isinstance(item, (tuple, list)) or len(item) < 1:
+            raise TypeError(f"dataset[{index}] must be a tuple (image, label, ...), got {type(item).__name__}")
+        image, *rest = item
+        return image, rest
+
+
+class PrimaryMapDataset(KeyedDatasetWrapper):
     """Wraps a dataset yielding ``(image, label, *rest)``; see :func:`with_primary_maps`."""
 
     def __init__(
@@ -66,22 +99,11 @@ class PrimaryMapDataset(Dataset):
         return_map: bool = False,
         return_applied: bool = False,
     ) -> None:
-        if missing not in MISSING_POLICIES:
-            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
-        self.dataset = dataset
+        super().__init__(dataset, keys, transform, missing)
         self.maps = maps
-        self.keys = resolve_keys(dataset, keys)
-        self.transform = transform
-        self.missing = missing
         self.resize_to_image = resize_to_image
         self.return_map = return_map
         self.return_applied = return_applied
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def key(self, index: int) -> str:
-        return self.keys(index) if callable(self.keys) else self.keys[index]
 
     def load_map(self, key: str, size: tuple[int, int]) -> PrimaryMap:
         try:
@@ -103,10 +125,7 @@ class PrimaryMapDataset(Dataset):
         return PrimaryMap(tensor)
 
     def __getitem__(self, index: int) -> tuple[Any, ...]:
-        item = self.dataset[index]
-        if not isinstance(item, (tuple, list)) or len(item) < 1:
-            raise TypeError(f"dataset[{index}] must be a tuple (image, label, ...), got {type(item).__name__}")
-        image, *rest = item
+        image, rest = self.image_and_rest(index)
         pmap = self.load_map(self.key(index), tuple(F.get_size(image)))
         if self.transform is not None:
             image, pmap = self.transform(image, pmap)

@@ -9,10 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as F
-from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
-from primary_mask.dataset import MISSING_POLICIES, resolve_keys
+from primary_mask.dataset import KeyedDatasetWrapper
 from primary_mask.erase_flag import EraseFlag
 
 __all__ = ["LandmarkDataset", "LandmarkFolder", "with_landmarks"]
@@ -61,7 +60,7 @@ class LandmarkFolder(Mapping):
         return sum(1 for _ in self.folder.rglob("*.npy"))
 
 
-class LandmarkDataset(Dataset):
+class LandmarkDataset(KeyedDatasetWrapper):
     """Wraps a dataset yielding ``(image, label, *rest)``; see :func:`with_landmarks`."""
 
     def __init__(
@@ -73,20 +72,9 @@ class LandmarkDataset(Dataset):
         missing: str = "error",
         return_applied: bool = False,
     ) -> None:
-        if missing not in MISSING_POLICIES:
-            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
-        self.dataset = dataset
+        super().__init__(dataset, keys, transform, missing)
         self.landmarks = landmarks
-        self.keys = resolve_keys(dataset, keys)
-        self.transform = transform
-        self.missing = missing
         self.return_applied = return_applied
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def key(self, index: int) -> str:
-        return self.keys(index) if callable(self.keys) else self.keys[index]
 
     def load_points(self, key: str, size: tuple[int, int]) -> tv_tensors.KeyPoints:
         try:
@@ -102,10 +90,7 @@ class LandmarkDataset(Dataset):
         return tv_tensors.KeyPoints(points, canvas_size=size)
 
     def __getitem__(self, index: int) -> tuple[Any, ...]:
-        item = self.dataset[index]
-        if not isinstance(item, (tuple, list)) or len(item) < 1:
-            raise TypeError(f"dataset[{index}] must be a tuple (image, label, ...), got {type(item).__name__}")
-        image, *rest = item
+        image, rest = self.image_and_rest(index)
         points = self.load_points(self.key(index), tuple(F.get_size(image)))
         flag = EraseFlag()
         if self.transform is not None:
