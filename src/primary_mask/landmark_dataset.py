@@ -24,7 +24,8 @@ class LandmarkFolder(Mapping):
     suffix>.npy``, and, for keys with a ``frames`` folder, DeepfakeBench's layout with ``frames`` replaced by
     ``landmarks`` (``.../c23/frames/000/000.png`` -> ``.../c23/landmarks/000/000.npy``, so ``folder`` is then the
     dataset root). For other layouts pass ``path_of(key) -> path``. A key without a file raises ``KeyError``
-    naming the paths tried.
+    naming the paths tried. Iterating yields each file's path relative to ``folder`` without ``.npy`` (the keys,
+    for the layout ``primary-mask landmarks`` writes); ``len`` counts the files.
     """
 
     def __init__(self, folder: str | Path, path_of: Callable[[str], str | Path] | None = None) -> None:
