@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import torch
-from backbones import create_backbone
+from backbones import BACKBONES
 from common import predict, to_model_input
 from torch.utils.data import DataLoader
 
@@ -58,7 +58,9 @@ def main(argv=None) -> dict:
     if "backbone" not in ckpt or "size" not in ckpt:
         raise SystemExit(f"{args.checkpoint} was not written by examples/train.py (no backbone/size recorded)")
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = create_backbone(ckpt["backbone"], ckpt["size"])
+    if ckpt["backbone"] not in BACKBONES:
+        raise SystemExit(f"{args.checkpoint}: unknown backbone {ckpt['backbone']!r}; known: {sorted(BACKBONES)}")
+    model = BACKBONES[ckpt["backbone"]](ckpt["size"], False)  # every weight comes from the checkpoint
     model.load_state_dict(ckpt["model"])
     model.to(device)
     reports = {}

@@ -93,7 +93,7 @@ def test_train_zoo_bakes_a_store_for_the_training_set(store):
     assert [m["name"] for m in s.provenance["settings"]["models"]] == ["efficientnet_lite0", "torchvision.mobilenet_v2"]
 
 
-def test_train_without_prle_then_evaluate(data, tmp_path):
+def test_train_without_prle_then_evaluate(data, tmp_path, capsys):
     result = run_train(data, tmp_path / "base")
     assert result["erased_share"] == 0 and 0 <= result["val"]["frame"]["auc"] <= 1
     lines = [json.loads(line) for line in (tmp_path / "base" / "log.jsonl").read_text().splitlines()]
@@ -114,6 +114,7 @@ def test_train_without_prle_then_evaluate(data, tmp_path):
         ]
     )
     assert set(reports) == {"VAL", "TRAIN"}
+    assert capsys.readouterr().out.count("starts from random initialisation") == 1  # training only, not evaluation
     md = (tmp_path / "eval" / "results.md").read_text()
     assert "| VAL ACC | VAL AUC | TRAIN ACC | TRAIN AUC | AVG ACC | AVG AUC |" in md
 
