@@ -28,7 +28,7 @@ def main(argv=None) -> Path:
     backbones = list(dict.fromkeys(r["backbone"] for r in rows))
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     tests = list(data["config"]["data"]["tests"])
-    fig, ax = plt.subplots(figsize=(2.2 + 1.6 * len(backbones) * len(tests), 3.8))
+    fig, ax = plt.subplots(figsize=(3.4 + 1.6 * len(backbones) * len(tests), 3.8))
     width = 0.8 / len(variants)
     x = np.arange(len(backbones) * len(tests))
     for j, variant in enumerate(variants):
@@ -43,7 +43,7 @@ def main(argv=None) -> Path:
     ax.set_ylim(40, 100)
     ax.axhline(50, color="grey", lw=0.8, ls=":")
     ax.set_title(data["config"]["name"])
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)
