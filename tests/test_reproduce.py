@@ -15,8 +15,8 @@ import reproduce  # noqa: E402
 from primary_mask.demo.synthetic_face import face_landmarks  # noqa: E402
 
 
-def test_smoke_config_runs_and_resumes(tmp_path, capsys):
-    data = tmp_path / "data"
+def tiny_data(data: Path) -> Path:
+    """train/val/test folders of 4 real + 4 fake 40x40 images, and landmarks/ for the training images."""
     rng = np.random.default_rng(0)
     for split in ("train", "val", "test"):
         for label in ("real", "fake"):
@@ -26,6 +26,11 @@ def test_smoke_config_runs_and_resumes(tmp_path, capsys):
                 if split == "train":  # landmark files for the Landmark variant, as primary-mask landmarks names them
                     (data / "landmarks" / label).mkdir(parents=True, exist_ok=True)
                     np.save(data / "landmarks" / label / f"{i}.png.npy", face_landmarks(40))
+    return data
+
+
+def test_smoke_config_runs_and_resumes(tmp_path, capsys):
+    data = tiny_data(tmp_path / "data")
     text = (ROOT / "examples" / "configs" / "smoke.yaml").read_text().replace("DATA", str(data))
     cfg = yaml.safe_load(text)
     cfg["workdir"] = str(tmp_path / "runs")
@@ -176,3 +181,26 @@ def test_offline_config_checks_out_on_the_shared_dfdc_crops():
         pytest.skip("../shared/data/dfdc is not available")
     summary = reproduce.check(reproduce.load_config(ROOT / "examples" / "configs" / "offline-dfdc.yaml"))
     assert summary["data.train"]["images"] == 6000 and summary["data.val"]["images"] == 800
+
+
+def test_offline_configs_run_as_shipped_on_tiny_data(tmp_path):
+    """docs/results.md's offline configs, unchanged but for the data paths and the sizes/steps (a CI-sized run):
+    the same zoo, variants, masks and backbones go through the whole runner."""
+    data = tiny_data(tmp_path / "data")
+    tiny = ["--max-steps", "1", "--quiet", "--workers", "0"]
+    for name in ("offline-dfdc.yaml", "offline-dfdc-masks.yaml"):
+        cfg = yaml.safe_load((ROOT / "examples" / "configs" / name).read_text())
+        cfg["data"].update(train=str(data / "train"), val=str(data / "val"), tests={"DFDC": str(data / "test")})
+        if "landmarks" in cfg["data"]:
+            cfg["data"]["landmarks"] = str(data / "landmarks")
+        cfg["workdir"], cfg["results_dir"] = str(tmp_path / "runs" / name), str(tmp_path / "results")
+        cfg["zoo"].update(size=32, batch_size=4, args=[*cfg["zoo"]["args"], *tiny])
+        cfg["train"].update(size=32, epochs=1, batch_size=4, args=[*cfg["train"]["args"], *tiny])
+        cfg["bake"]["size"] = 16
+        config = tmp_path / name
+        config.write_text(yaml.safe_dump(cfg))
+        table = reproduce.main(["--config", str(config)]).read_text()
+        for backbone in cfg["backbones"]:
+            for v in cfg["variants"]:
+                row = backbone if v["name"] == "baseline" else f"{backbone} + {v['name']}"
+                assert f"| {row} |" in table, (name, row)
