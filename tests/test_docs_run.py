@@ -145,3 +145,11 @@ def test_readme_synth_grid_command(tmp_path):
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "synth_grid.png").exists()
+
+
+def test_every_public_name_is_in_the_api_reference():
+    import primary_mask
+
+    reference = (ROOT / "docs" / "index.md").read_text()
+    undocumented = [name for name in primary_mask.__all__ if not re.search(rf"\b{name}\b", reference)]
+    assert undocumented == [], f"add these to docs/index.md: {undocumented}"
