@@ -58,6 +58,15 @@ def test_batch_of_one_and_large_single_maps_match_loop(kind, gen):
         assert torch.equal(refine_mask(large, a), refine_mask_loop(large, a)), a
 
 
+def test_batches_past_2_24_bucket_ids_stay_exact(gen):
+    # 16,400 maps x 1024 buckets > 2**24: the ids no longer fit float32 exactly and take the int64 branch
+    maps = torch.rand(16_400, 2, 3, generator=gen) * (torch.rand(16_400, 2, 3, generator=gen) > 0.3)
+    alpha = torch.rand(16_400, generator=gen, dtype=torch.float64)
+    got = refine_mask(maps, alpha)
+    for i in list(range(0, 16_400, 997)) + [16_399]:
+        assert torch.equal(got[i], refine_mask_loop(maps[i], float(alpha[i]))), i
+
+
 def test_batched_scalar_alpha_and_large_maps(gen):
     maps = torch.stack([smooth_map(96, 80, gen, keep=keep) for keep in (0.05, 0.4, 1.0)])
     got = refine_mask(maps, 0.37)
