@@ -41,7 +41,12 @@ from common import dataset_from_spec
 from primary_mask.cli import main as primary_mask_main
 
 BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, "lam": 0.15}
-MASKS = ("primary", "random", "static", "landmark")
+MASKS = train.MASKS
+
+
+def variant_mask(variant: dict) -> str | None:
+    """The erase mask a variant trains with (prle.mask, default "primary"), or None without PRLE."""
+    return variant["prle"].get("mask", "primary") if variant.get("prle") else None
 
 
 def load_config(path: Path) -> dict:
@@ -56,7 +61,7 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
     for key in ("train", "val", "tests"):
         if key not in cfg["data"]:
             raise SystemExit(f"{where}: data.{key} is missing")
-    masks = {(v.get("prle") or {}).get("mask", "primary") for v in cfg["variants"] if v.get("prle")}
+    masks = {variant_mask(v) for v in cfg["variants"]} - {None}
     if not masks <= set(MASKS):
         raise SystemExit(f"{where}: unknown prle.mask {sorted(masks - set(MASKS))}; use one of {MASKS}")
     if "landmark" in masks and not cfg["data"].get("landmarks"):
@@ -72,7 +77,7 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
 
 def bake_setting(cfg: dict, variant: dict) -> dict | None:
     """The store a variant erases from, or None (no PRLE, or landmark masks, which need no maps)."""
-    if not variant.get("prle") or variant["prle"].get("mask") == "landmark":
+    if variant_mask(variant) in (None, "landmark"):
         return None
     over = variant.get("bake", {})
     return {
@@ -172,10 +177,10 @@ def check(cfg: dict) -> dict:
         raise SystemExit(f"{cfg['name']}: unknown backbones or zoo members {unknown}")
     specs = {"data.train": cfg["data"]["train"], "data.val": cfg["data"]["val"]}
     specs.update({f"data.tests.{k}": v for k, v in cfg["data"]["tests"].items()})
-    summary = {}
+    summary, opened = {}, {}
     for key, spec in specs.items():
         try:
-            ds = dataset_from_spec(spec)
+            ds = opened[key] = dataset_from_spec(spec)
         except (OSError, ValueError, KeyError) as err:
             raise SystemExit(f"{cfg['name']}: {key} = {spec!r} cannot be read: {err}") from None
         labels = list(ds.labels)
@@ -187,14 +192,14 @@ def check(cfg: dict) -> dict:
         }
         if len(ds) == 0 or not (summary[key]["real"] and summary[key]["fake"]):
             print(f"warning: {key} has {summary[key]['real']} real and {summary[key]['fake']} fake images")
-    if cfg["data"].get("landmarks") and any((v.get("prle") or {}).get("mask") == "landmark" for v in cfg["variants"]):
+    if any(variant_mask(v) == "landmark" for v in cfg["variants"]):  # load_config ensures data.landmarks is set
         from primary_mask import LandmarkFolder
 
         try:
             folder = LandmarkFolder(cfg["data"]["landmarks"])
         except FileNotFoundError as err:
             raise SystemExit(f"{cfg['name']}: data.landmarks: {err}") from None
-        keys = sorted(set(dataset_from_spec(cfg["data"]["train"]).keys))
+        keys = sorted(set(opened["data.train"].keys))
         missing = [k for k in keys if k not in folder]
         summary["data.landmarks"] = {"images": len(keys) - len(missing), "missing": len(missing)}
         if missing:

@@ -44,6 +44,8 @@ from primary_mask import (
 from primary_mask.data import SPEC_HELP
 from primary_mask.metrics import detection_report
 
+MASKS = ("primary", "random", "static", "landmark")  # --mask; the runner's prle.mask takes the same names
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -68,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--erase-on", choices=["loader", "gpu"], default="loader")
     p.add_argument(
         "--mask",
-        choices=["primary", "random", "static", "landmark"],
+        choices=MASKS,
         default="primary",
         help="primary: PRLE (Eq. 9-12); random: a rectangle of the same size (Table IV); static: the whole "
         "fused map, no dynamic exploitation (Table VII); landmark: the eyes, nose or mouth from --landmarks "
@@ -157,11 +159,12 @@ def main(argv=None) -> dict:
         raise SystemExit("error: --landmarks is only read with --mask landmark")
     store = PrimaryMapStore(args.maps, missing=args.missing_maps) if args.maps else None
     landmarks = LandmarkFolder(args.landmarks) if args.landmarks else None
+    train_keys = sorted(set(train_base.keys))
     if store is not None:
-        check_missing_keys(sorted(set(train_base.keys)), store, f"the map store {store.path}", args.missing_maps)
+        check_missing_keys(train_keys, store, f"the map store {store.path}", args.missing_maps)
     if landmarks is not None:
         check_missing_keys(
-            sorted(set(train_base.keys)),
+            train_keys,
             landmarks,
             f"the landmark folder {landmarks.folder}",
             args.missing_maps,
