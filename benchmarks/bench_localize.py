@@ -81,6 +81,17 @@ def timed(fn, repeats=1):
     return (time.perf_counter() - t0) / repeats
 
 
+def median_time(fn, repeats: int) -> float:
+    """Median seconds of ``repeats`` calls after one warm-up: robust to the spikes of a shared machine."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def bench_fusion(size: int) -> dict:
     g = torch.Generator().manual_seed(0)
     coarse = torch.rand(3, 1, size // 16, size // 16, generator=g)
@@ -88,13 +99,11 @@ def bench_fusion(size: int) -> dict:
     cams = (cams - cams.amin((1, 2), keepdim=True)) / (
         cams.amax((1, 2), keepdim=True) - cams.amin((1, 2), keepdim=True)
     )
-    ours = timed(lambda: fuse_maps(cams.unsqueeze(1), "neighboring"), 20)
-    t0 = time.perf_counter()
+    ours = median_time(lambda: fuse_maps(cams.unsqueeze(1), "neighboring"), 200)
+    loop = median_time(lambda: neighboring_loop(cams.numpy()), 3)
+    loop_py = median_time(lambda: neighboring_python(cams.double().tolist()), 5)
     ref = neighboring_loop(cams.numpy())
-    loop = time.perf_counter() - t0
-    t0 = time.perf_counter()
     ref_py = np.array(neighboring_python(cams.double().tolist()))
-    loop_py = time.perf_counter() - t0
     fused = fuse_maps(cams.unsqueeze(1), "neighboring")[0].numpy()
     diff = max(float(np.abs(fused - ref).max()), float(np.abs(fused - ref_py).max()))
     band = float(((cams.mean(0) >= 0.1) & (cams.mean(0) <= 0.3)).float().mean())

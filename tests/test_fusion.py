@@ -82,3 +82,31 @@ def test_bad_input():
         fuse_maps(torch.rand(1, 1, 2, 2), "median")
     with pytest.raises(ValueError, match="tau2"):
         fuse_maps(torch.rand(1, 1, 2, 2), tau1=0.1, tau2=0.3)
+
+
+@pytest.mark.parametrize("scale, shift", [(3.0, -1.0), (1e6, -2e6), (0.25, 0.05)])
+def test_neighboring_matches_loop_outside_unit_range(gen, scale, shift):
+    # The padded layout needs a pad value below every CAM value: check it for values far outside [0, 1] too.
+    cams = random_cams(gen, t=3) * scale + shift
+    params = (0.3 * scale + shift, 0.1 * scale + shift, 0.15 * scale)
+    got = fuse_maps(cams, "neighboring", *params)
+    assert (got.double() - neighboring_loop(cams, *params)).abs().max() <= 1e-5 * scale
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (6, 1), (2, 2)])
+def test_neighboring_matches_loop_on_thin_images(gen, shape):
+    # every pixel is on the border; a wide band (tau2 = 0) sends them all through Eq. 7-8
+    cams = torch.rand(3, 2, *shape, generator=gen)
+    got = fuse_maps(cams, "neighboring", tau1=0.9, tau2=0.0, lam=0.1)
+    assert (got.double() - neighboring_loop(cams, 0.9, 0.0, 0.1)).abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (1e8, -2e8)])
+def test_hand_computed_pixel_beside_the_minimum(scale, shift):
+    # One map, 1x3: [0, 0.2, 0.2]. The middle pixel (band) has mean |A(n) - 0.2| = (0.2 + 0 + 0) / 3 > 0.05,
+    # so it takes the max of its neighbourhood, 0.2; the right pixel's mean is 0.1 / 2 = 0.05, not > 0.05.
+    # Its left neighbour is the smallest value of all: at 1e8 scale, minimum - 1 rounds to the minimum in
+    # float32, so a pad value chosen that way would be mistaken for this neighbour.
+    cams = torch.tensor([[[[0.0, 0.2, 0.2]]]]) * scale + shift
+    out = fuse_maps(cams, "neighboring", tau1=0.3 * scale + shift, tau2=0.1 * scale + shift, lam=0.05 * scale)
+    assert out.double().tolist() == [[[0.0, pytest.approx(0.2 * scale + shift, rel=1e-6), 0.0]]]

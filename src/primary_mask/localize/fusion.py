@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import math
+
 import torch
 import torch.nn.functional as nnf
 
@@ -10,41 +13,43 @@ __all__ = ["FUSIONS", "fuse_maps"]
 FUSIONS = ("average", "max", "neighboring")
 
 
-_OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+@functools.lru_cache(maxsize=16)
+def _neighbour_offsets(row: int, device: str) -> torch.Tensor:
+    """(9, 1) flat offsets of the 3x3 neighbourhood in a row-major layout with ``row`` pixels per row."""
+    return torch.tensor([dy * row + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)], device=device).unsqueeze(1)
 
 
-def _band_rule(cams: torch.Tensor, flat_idx: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eq. 7-8 for the pixels ``flat_idx`` (indices into B*H*W) only.
+def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: float) -> torch.Tensor:
+    """Eq. 6-8 with the release's band; ``lo`` is the smallest value in ``cams``. Returns (B, H, W).
 
-    Returns (g, value): g[i] is True when some ordered pair (A_j, A_k) has mean over the 3x3 neighbourhood N(x)
-    (centre included, clipped at the border) of |A_j(n) - A_k(x)| > lam; value[i] is the max of all maps over N(x).
-
-    Neighbours outside the image are replaced by the centre pixel, which belongs to N(x): the max is unchanged,
-    and each such stand-in adds |A_j(x) - A_k(x)| to the sum, which is subtracted again before dividing by
-    |N(x)|. This avoids masking the differences. Layout (T, 9, n): reductions over the 9 neighbours run along
-    the contiguous pixel axis.
+    The maps are padded by one pixel with a value below every CAM value and below tau2: a pad is never a band
+    pixel, never the neighbourhood max, and adds exactly ``c - pad`` to a sum of |A_j(n) - c|, which is
+    subtracted again before dividing by |N(x)| (the neighbours inside the image). So the 3x3 neighbours of
+    every pixel sit at fixed flat offsets, with no border masks. Eq. 7-8 is evaluated only for the pixels in
+    the band, in a (T, 9, n) layout whose reductions run along the contiguous pixel axis.
     """
     t, b, h, w = cams.shape
-    flat = cams.reshape(t, -1)
-    y = torch.div(flat_idx, w, rounding_mode="floor") % h
-    x = flat_idx % w
-    # rows y-1, y, y+1 and columns x-1, x, x+1 that lie inside the image: (3, n) each
-    row_ok = torch.stack([y > 0, torch.ones_like(y, dtype=torch.bool), y < h - 1])
-    col_ok = torch.stack([x > 0, torch.ones_like(x, dtype=torch.bool), x < w - 1])
-    valid = (row_ok.unsqueeze(1) & col_ok.unsqueeze(0)).view(9, -1)  # (9, n), offsets in _OFFSETS order
-    offsets = torch.tensor([dy * w + dx for dy, dx in _OFFSETS], device=cams.device).unsqueeze(1)
-    neighbour = torch.where(valid, flat_idx + offsets, flat_idx)  # (9, n)
-    values = flat.index_select(1, neighbour.view(-1)).view(t, 9, -1)  # (T, 9, n)
-    centre = flat.index_select(1, flat_idx)  # (T, n)
-    n_valid = (row_ok.sum(0) * col_ok.sum(0)).to(cams.dtype)  # (n,)
-    n_outside = 9 - n_valid
-    # c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the largest:
-    # two centres decide every pair (j, k).
-    ends = torch.stack([centre.amin(0), centre.amax(0)])  # (2, n)
-    total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2)  # (T_j, 2, n), stand-ins included
-    total -= n_outside * (centre.unsqueeze(1) - ends.unsqueeze(0)).abs_()  # minus their |A_j(x) - c|
-    g = (total > lam * n_valid).view(2 * t, -1).any(0)
-    return g, values.amax(1).amax(0)
+    floor = min(lo, tau2)
+    pad = floor - max(1.0, abs(floor))  # strictly below floor, also where floor - 1 would round to floor
+    padded = nnf.pad(cams, (1, 1, 1, 1), value=pad).view(t, -1)  # (T, B*(H+2)*(W+2))
+    s = padded.sum(0).div_(t)
+    out = nnf.threshold(s, tau1, 0.0)  # s where s > tau1, else 0 (Eq. 6)
+    # comparisons into float buffers: much faster than bool outputs on some CPU builds
+    in_band = torch.ge(s, tau2, out=torch.empty_like(s)).mul_(torch.le(s, tau1, out=torch.empty_like(s)))
+    band = torch.nonzero(in_band.bool()).squeeze(1)
+    if band.numel():
+        neighbours = (band + _neighbour_offsets(w + 2, str(cams.device))).view(-1)
+        values = padded.index_select(1, neighbours).view(t, 9, -1)  # (T, 9, n); index 4 is the centre
+        centre = values[:, 4]
+        # c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the
+        # largest: two centres decide every pair (j, k).
+        ends = torch.stack([centre.amin(0), centre.amax(0)])  # (2, n)
+        n_pad = torch.eq(values[0], pad, out=torch.empty_like(values[0])).sum(0)  # (n,) neighbours outside
+        total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2)  # (T_j, 2, n), pads included
+        total -= n_pad * (ends - pad)  # minus each pad's |pad - c| = c - pad
+        g = (total > (9 - n_pad).mul_(lam)).view(2 * t, -1).any(0)
+        out[band] = torch.where(g, values.view(t * 9, -1).amax(0), 0.0)
+    return out.view(b, h + 2, w + 2)[:, 1:-1, 1:-1].contiguous()
 
 
 def fuse_maps(
@@ -67,7 +72,8 @@ def fuse_maps(
         tau1, tau2, lam: thresholds, paper defaults 0.3, (release) 0.1 and 0.15; ``tau2 <= tau1``.
 
     Returns ``(B, H, W)`` float maps >= 0 on the same device. Vectorized: Eq. 7-8 is evaluated only for the
-    pixels in the band, by index arithmetic (no loop over pixels).
+    pixels in the band, by index arithmetic on a padded copy (no loop over pixels). Values outside [0, 1] are
+    fused by the same rules.
     Raises ``ValueError`` naming the argument for a bad shape, NaN/inf, unknown strategy or tau2 > tau1.
     """
     if not isinstance(cams, torch.Tensor) or cams.ndim != 4 or not cams.is_floating_point():
@@ -75,19 +81,14 @@ def fuse_maps(
         raise ValueError(f"cams must be a floating (T, B, H, W) tensor, got {shape}")
     if cams.shape[0] == 0:
         raise ValueError("cams must hold at least one CAM per image (T >= 1)")
-    lo, hi = torch.aminmax(cams)  # NaN propagates into both; one pass instead of isfinite + all
-    if not (bool(torch.isfinite(lo)) and bool(torch.isfinite(hi))):
+    lo, hi = (v.item() for v in torch.aminmax(cams))  # NaN propagates into both: one pass finds NaN and inf
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError("cams contains NaN or inf values")
     if strategy not in FUSIONS:
         raise ValueError(f"strategy must be one of {FUSIONS}, got {strategy!r}")
     if strategy == "neighboring" and tau2 > tau1:
         raise ValueError(f"tau2 ({tau2}) must not exceed tau1 ({tau1})")
+    if strategy == "neighboring":
+        return _neighboring(cams, lo, tau1, tau2, lam)
     s = cams.amax(dim=0) if strategy == "max" else cams.mean(dim=0)
-    out = nnf.threshold(s, tau1, 0.0)  # s where s > tau1, else 0 (Eq. 6)
-    if strategy != "neighboring":
-        return out
-    band = torch.nonzero(((s >= tau2) & (s <= tau1)).reshape(-1)).squeeze(1)  # only these need Eq. 7-8
-    if band.numel():  # band pixels are 0 in out (s <= tau1): write the rule's value or 0
-        g, value = _band_rule(cams, band, lam)
-        out.view(-1)[band] = torch.where(g, value, torch.zeros_like(value)).to(out.dtype)
-    return out
+    return nnf.threshold(s, tau1, 0.0)  # s where s > tau1, else 0 (Eq. 6)
