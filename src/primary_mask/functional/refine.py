@@ -6,44 +6,82 @@ import math
 
 import torch
 
-from primary_mask._checks import check_alpha, check_map_dtype_rank
+from primary_mask._checks import check_alpha, check_map_dtype_rank, check_probability
 
 __all__ = ["refine_mask"]
 
 _BUCKETS = 1024  # bucket 0 holds exactly the zeros; positives fall in 1 .. _BUCKETS - 1
 
 
-def _validated_rows(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flatten to (B, N) floating rows and return them with their row maxima; reject NaN/inf/negatives."""
-    flat = maps.reshape(maps.shape[0] if maps.ndim == 3 else 1, -1).contiguous()  # expanded/strided inputs too
+def _as_float_rows(maps: torch.Tensor) -> torch.Tensor:
+    """Flatten to (B, N) floating rows (a single (H, W) map gives one row); expanded/strided inputs too."""
+    flat = maps.reshape(maps.shape[0] if maps.ndim == 3 else 1, -1).contiguous()
     if flat.dtype not in (torch.float32, torch.float64):
         flat = flat.to(torch.float32)  # exact for uint8, float16 and bfloat16
-    if flat.shape[0] == 1:  # a full reduction is several times faster than a per-row one on the CPU
-        row_min, row_max = (v.reshape(1) for v in torch.aminmax(flat))  # NaN propagates into both
-    else:
-        row_min, row_max = flat.amin(dim=1), flat.amax(dim=1)
-    if not bool(torch.isfinite(row_max).all()):
+    return flat
+
+
+def _check_range(row_min: float, row_max: float) -> None:
+    if not (math.isfinite(row_min) and math.isfinite(row_max)):  # NaN propagates into both
         raise ValueError("maps contains NaN or inf values; primary-region maps must be finite and >= 0")
-    if not bool((row_min >= 0).all()):
-        raise ValueError(f"maps contains negative values (min {row_min.min().item():.4g}); maps must be >= 0")
+    if row_min < 0:
+        raise ValueError(f"maps contains negative values (min {row_min:.4g}); maps must be >= 0")
+
+
+def _validated_rows(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, N) floating rows and their row maxima; reject NaN/inf/negatives."""
+    flat = _as_float_rows(maps)
+    row_min, row_max = flat.amin(dim=1), flat.amax(dim=1)
+    _check_range(row_min.min().item(), row_max.max().item())
     return flat, row_max
 
 
-def _refine_one(flat: torch.Tensor, alpha: float) -> torch.Tensor:
-    """One validated (N,) map: the k-th largest positive value by selection (``kthvalue``, no sort), then the
-    values above it and the first of its ties. About half the ops of the bucketed batch path, which is what a
-    per-sample transform pays for (kthvalue slows down on maps with few distinct values, to about the same)."""
-    positive = flat > 0
-    n_pos = int(torch.count_nonzero(positive))
+def _validated_one(maps: torch.Tensor) -> torch.Tensor:
+    """One map as an (N,) floating row; reject NaN/inf/negatives. A full reduction (one ``aminmax``) is
+    several times faster than per-row ones on the CPU."""
+    flat = _as_float_rows(maps)[0]
+    _check_range(*(v.item() for v in torch.aminmax(flat)))
+    return flat
+
+
+def _indicator(out_like: torch.Tensor, compare, flat: torch.Tensor, value) -> torch.Tensor:
+    """``compare(flat, value)`` as 0/1 in a float buffer: several times faster than a bool result on some CPU
+    builds (the bool comparison kernel is not vectorized there), and its ``sum`` is an exact count."""
+    return compare(flat, value, out=torch.empty_like(out_like))
+
+
+def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
+    """One validated (N,) map: the mask and k. The k-th largest positive value by selection (``kthvalue``, no
+    sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
+    which is what a per-sample transform pays for. Counts are sums of 0/1 floats, exact below 2**24 pixels
+    (float32) and 2**53 (float64); larger float32 maps count in float64."""
+    counts = flat if flat.dtype == torch.float64 or flat.numel() < 2**24 else flat.double()
+    positive = _indicator(counts, torch.gt, flat, 0)
+    n_pos = int(positive.sum())
     k = math.floor(alpha * n_pos)
     if k == 0 or k == n_pos:
-        return positive if k else torch.zeros_like(positive)
-    threshold = torch.masked_select(flat, positive).kthvalue(n_pos - k + 1).values  # the k-th largest
-    mask = flat > threshold
-    missing = k - int(torch.count_nonzero(mask))
-    if missing > 0:  # ties at the threshold: the lowest indices
-        mask[torch.nonzero(flat == threshold).squeeze(1)[:missing]] = True
-    return mask
+        return (positive.bool() if k else torch.zeros(flat.shape, dtype=torch.bool, device=flat.device)), k
+    threshold = torch.masked_select(flat, positive.bool()).kthvalue(n_pos - k + 1).values  # the k-th largest
+    mask = _indicator(counts, torch.gt, flat, threshold)
+    missing = k - int(mask.sum())
+    if missing > 0:  # ties at the threshold: the `missing` lowest indices among them
+        ties = _indicator(counts, torch.eq, flat, threshold)
+        if missing < int(ties.sum()):  # keep only some ties: cut after the missing-th one in index order
+            rank = ties.cumsum(0)  # 1-based rank of each tie
+            ties[int(torch.searchsorted(rank, float(missing))) + 1 :] = 0
+        mask += ties
+    return mask.bool(), k
+
+
+def refine_single_map(map_: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
+    """:func:`refine_mask` of one ``(H, W)`` map with a float alpha, plus k (the number of True pixels), so that
+    a transform knows whether it erased anything without counting the mask again."""
+    check_map_dtype_rank(map_, "maps", ranks=(2,))
+    a = check_probability(alpha, "alpha")
+    if map_.numel() == 0:
+        return torch.zeros(map_.shape, dtype=torch.bool, device=map_.device), 0
+    mask, k = _refine_one(_validated_one(map_), a)
+    return mask.reshape(map_.shape), k
 
 
 def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
@@ -69,12 +107,14 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     find the exact threshold: vectorized over the batch with a per-map k.
     """
     check_map_dtype_rank(maps, "maps", ranks=(2, 3))
+    if maps.ndim == 2 and isinstance(alpha, (int, float)):  # the per-sample path: no tensors for scalars
+        return refine_single_map(maps, alpha)[0]
     a = check_alpha(alpha, maps.shape[0] if maps.ndim == 3 else None).to(maps.device)
     if maps.numel() == 0:
         return torch.zeros(maps.shape, dtype=torch.bool, device=maps.device)
+    if maps.ndim == 2 or maps.shape[0] == 1:
+        return _refine_one(_validated_one(maps), float(a.reshape(-1)[0]))[0].reshape(maps.shape)
     flat, row_max = _validated_rows(maps)
-    if flat.shape[0] == 1:
-        return _refine_one(flat[0], float(a.reshape(-1)[0])).reshape(maps.shape)
     rows, n = flat.shape
     device = flat.device
 

@@ -16,7 +16,7 @@ from primary_mask._checks import check_alpha_range, check_probability
 from primary_mask._random import WorkerAwareGenerator
 from primary_mask.erase_flag import EraseFlag
 from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, resize_maps
-from primary_mask.functional.refine import refine_mask
+from primary_mask.functional.refine import refine_single_map
 from primary_mask.primary_map import ErasedPrimaryMap, PrimaryMap
 
 __all__ = ["MaskErase", "PrimaryRegionErase", "primary_map_of"]
@@ -66,7 +66,9 @@ class MaskErase(v2.Transform):
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         if isinstance(inpt, (PrimaryMap, EraseFlag)):  # mark the sample as erased; map values unchanged
-            erased = params["mask"] is not None and int(torch.count_nonzero(params["mask"])) > 0  # 3x any() on CPU
+            erased = params.get("erased")  # drawn with the mask where the subclass knows it
+            if erased is None:
+                erased = params["mask"] is not None and int(torch.count_nonzero(params["mask"])) > 0  # 3x any()
             if not erased:
                 return inpt
             return EraseFlag(True) if isinstance(inpt, EraseFlag) else inpt.as_subclass(ErasedPrimaryMap)
@@ -124,9 +126,10 @@ class PrimaryRegionErase(MaskErase):
             modified).
 
     Inputs: PIL images, ``tv_tensors.Image`` and plain tensors ``(..., C, H, W)`` or ``(H, W)``, uint8 or
-    float. ``make_params`` draws ``{"applied", "alpha", "mask"}`` and can be inspected or replayed with
-    ``transform(inpt, params)``. Raises ``TypeError`` when no (or more than one) ``PrimaryMap`` is given.
-    A map with no positive pixel erases nothing.
+    float. ``make_params`` draws ``{"applied", "alpha", "mask", "erased"}`` and can be inspected or replayed
+    with ``transform(inpt, params)`` (without ``"erased"``, it is counted from the mask). Raises
+    ``TypeError`` when no (or more than one) ``PrimaryMap`` is given. A map with no positive pixel erases
+    nothing.
     """
 
     def __init__(
@@ -149,7 +152,8 @@ class PrimaryRegionErase(MaskErase):
         alpha = lo + (hi - lo) * u
         if not applied:
             return {"alpha": alpha, "mask": None}
-        return {"alpha": alpha, "mask": refine_mask(resize_maps(primary, size)[0], alpha)}
+        mask, k = refine_single_map(resize_maps(primary, size)[0], alpha)
+        return {"alpha": alpha, "mask": mask, "erased": k > 0}
 
 
 def _is_image(x: Any) -> bool:
