@@ -107,13 +107,13 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     find the exact threshold: vectorized over the batch with a per-map k.
     """
     check_map_dtype_rank(maps, "maps", ranks=(2, 3))
-    if maps.ndim == 2 and isinstance(alpha, (int, float)):  # the per-sample path: no tensors for scalars
-        return refine_single_map(maps, alpha)[0]
-    a = check_alpha(alpha, maps.shape[0] if maps.ndim == 3 else None).to(maps.device)
+    if maps.ndim == 2 or maps.shape[0] == 1:  # one map: the selection path, a float alpha stays in Python
+        if isinstance(alpha, torch.Tensor):
+            alpha = float(check_alpha(alpha, None if maps.ndim == 2 else 1).reshape(-1)[0])
+        return refine_single_map(maps.reshape(maps.shape[-2:]), alpha)[0].reshape(maps.shape)
+    a = check_alpha(alpha, maps.shape[0]).to(maps.device)
     if maps.numel() == 0:
         return torch.zeros(maps.shape, dtype=torch.bool, device=maps.device)
-    if maps.ndim == 2 or maps.shape[0] == 1:
-        return _refine_one(_validated_one(maps), float(a.reshape(-1)[0]))[0].reshape(maps.shape)
     flat, row_max = _validated_rows(maps)
     rows, n = flat.shape
     device = flat.device
