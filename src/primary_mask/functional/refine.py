@@ -7,6 +7,7 @@ import math
 import torch
 
 from primary_mask._checks import check_alpha, check_map_dtype_rank, check_probability
+from primary_mask._compare import compare_to_float
 
 __all__ = ["refine_mask"]
 
@@ -44,28 +45,23 @@ def _validated_one(maps: torch.Tensor) -> torch.Tensor:
     return flat
 
 
-def _indicator(out_like: torch.Tensor, compare, flat: torch.Tensor, value) -> torch.Tensor:
-    """``compare(flat, value)`` as 0/1 in a float buffer: several times faster than a bool result on some CPU
-    builds (the bool comparison kernel is not vectorized there), and its ``sum`` is an exact count."""
-    return compare(flat, value, out=torch.empty_like(out_like))
-
-
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     """One validated (N,) map: the mask and k. The k-th largest positive value by selection (``kthvalue``, no
     sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
-    which is what a per-sample transform pays for. Counts are sums of 0/1 floats, exact below 2**24 pixels
-    (float32) and 2**53 (float64); larger float32 maps count in float64."""
+    which is what a per-sample transform pays for. Comparisons go into float buffers (see
+    :mod:`primary_mask._compare`); counts are their sums, so float32 maps of 2**24 pixels or more count in
+    float64."""
     counts = flat if flat.dtype == torch.float64 or flat.numel() < 2**24 else flat.double()
-    positive = _indicator(counts, torch.gt, flat, 0)
+    positive = compare_to_float(torch.gt, flat, 0, like=counts)
     n_pos = int(positive.sum())
     k = math.floor(alpha * n_pos)
     if k == 0 or k == n_pos:
         return (positive.bool() if k else torch.zeros(flat.shape, dtype=torch.bool, device=flat.device)), k
     threshold = torch.masked_select(flat, positive.bool()).kthvalue(n_pos - k + 1).values  # the k-th largest
-    mask = _indicator(counts, torch.gt, flat, threshold)
+    mask = compare_to_float(torch.gt, flat, threshold, like=counts)
     missing = k - int(mask.sum())
     if missing > 0:  # ties at the threshold: the `missing` lowest indices among them
-        ties = _indicator(counts, torch.eq, flat, threshold)
+        ties = compare_to_float(torch.eq, flat, threshold, like=counts)
         if missing < int(ties.sum()):  # keep only some ties: cut after the missing-th one in index order
             rank = ties.cumsum(0)  # 1-based rank of each tie
             ties[int(torch.searchsorted(rank, float(missing))) + 1 :] = 0

@@ -8,6 +8,8 @@ import math
 import torch
 import torch.nn.functional as nnf
 
+from primary_mask._compare import compare_to_float
+
 __all__ = ["FUSIONS", "fuse_maps"]
 
 FUSIONS = ("average", "max", "neighboring")
@@ -34,8 +36,7 @@ def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: f
     padded = nnf.pad(cams, (1, 1, 1, 1), value=pad).view(t, -1)  # (T, B*(H+2)*(W+2))
     s = padded.sum(0).div_(t)
     out = nnf.threshold(s, tau1, 0.0)  # s where s > tau1, else 0 (Eq. 6)
-    # comparisons into float buffers: much faster than bool outputs on some CPU builds
-    in_band = torch.ge(s, tau2, out=torch.empty_like(s)).mul_(torch.le(s, tau1, out=torch.empty_like(s)))
+    in_band = compare_to_float(torch.ge, s, tau2).mul_(compare_to_float(torch.le, s, tau1))
     band = torch.nonzero(in_band.bool()).squeeze(1)
     if band.numel():
         neighbours = (band + _neighbour_offsets(w + 2, str(cams.device))).view(-1)
@@ -44,7 +45,7 @@ def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: f
         # c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the
         # largest: two centres decide every pair (j, k).
         ends = torch.stack([centre.amin(0), centre.amax(0)])  # (2, n)
-        n_pad = torch.eq(values[0], pad, out=torch.empty_like(values[0])).sum(0)  # (n,) neighbours outside
+        n_pad = compare_to_float(torch.eq, values[0], pad).sum(0)  # (n,) neighbours outside
         total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2)  # (T_j, 2, n), pads included
         total -= n_pad * (ends - pad)  # minus each pad's |pad - c| = c - pad
         g = (total > (9 - n_pad).mul_(lam)).view(2 * t, -1).any(0)

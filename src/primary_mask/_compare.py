@@ -1,0 +1,23 @@
+"""Comparisons written as 0/1 into a float buffer.
+
+On some CPU builds (torch 2.14.1 on the project's build machine among them) a comparison with a bool result
+is not vectorized: ``x > 0`` on 65k floats takes ~35 us, and ``count_nonzero`` ~20 us. The same comparison
+written into a float buffer takes ~8 us, and its ``sum`` is an exact count (below 2**24 elements in float32,
+2**53 in float64) in ~4 us. ``.bool()`` turns the buffer into a mask when one is needed. Harmless on CUDA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["compare_to_float"]
+
+
+def compare_to_float(
+    compare: Callable[..., torch.Tensor], x: torch.Tensor, value: float | torch.Tensor, like: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``compare(x, value)`` (e.g. ``torch.gt``) as 0.0/1.0, in a new buffer shaped and typed like ``like``
+    (default: ``x``, which must then be floating point)."""
+    return compare(x, value, out=torch.empty_like(x if like is None else like))
