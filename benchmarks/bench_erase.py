@@ -17,47 +17,17 @@ import argparse
 import json
 import math
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from bench_timing import median_time, median_times_alternating
 
 from primary_mask import BatchPrimaryRegionErase, EraseParams, PrimaryMap, PrimaryRegionErase
 from primary_mask.demo.synthetic_face import draw_face, synthetic_primary_map
 
 SHARED_FACE_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dfdc" / "test" / "fake"
-
-
-def timed(fn, repeats: int, warmup: int = 3, sync=lambda: None) -> float:
-    """Median seconds per call."""
-    for _ in range(warmup):
-        fn()
-    sync()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
-
-
-def timed_alternating(fns: dict, repeats: int, warmup: int = 3) -> dict:
-    """Median seconds per call of each function, calling them in turn so that drift of a shared machine hits
-    all of them alike (their ratio is what the targets compare)."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    samples = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(v) for name, v in samples.items()}
 
 
 def loop_erase(image: np.ndarray, heat: np.ndarray, alpha: float) -> np.ndarray:
@@ -121,11 +91,11 @@ def main() -> None:
     pmap = PrimaryMap(torch.from_numpy(heat))
     ours = PrimaryRegionErase(p=1.0, alpha_range=(alpha, alpha))
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
-    per_sample = timed_alternating(
+    per_sample = median_times_alternating(
         {"ours": lambda: ours(image_t, pmap), "jpeg": lambda: cv2.imdecode(jpeg, cv2.IMREAD_COLOR)}, args.repeats
     )
     t_ours, t_jpeg = per_sample["ours"], per_sample["jpeg"]
-    t_loop = timed(lambda: loop_erase(face, heat, alpha), 5, warmup=1)
+    t_loop = median_time(lambda: loop_erase(face, heat, alpha), 5, warmup=1)
     # Same answer as the loop (up to cv2 vs torch bilinear resize at region borders).
     agree = float((ours(image_t, pmap)[0].permute(1, 2, 0).numpy() == loop_erase(face, heat, alpha)).mean())
 
@@ -133,9 +103,9 @@ def main() -> None:
     batch_maps = torch.from_numpy(heat).unsqueeze(0).repeat(64, 1, 1)
     params = EraseParams(torch.ones(64, dtype=torch.bool), torch.rand(64, dtype=torch.float64) * 0.5 + 0.5)
     batch = BatchPrimaryRegionErase()
-    t_b1 = timed(lambda: batch(batch_imgs, batch_maps, params=params), args.batch_repeats, warmup=1)
+    t_b1 = median_time(lambda: batch(batch_imgs, batch_maps, params=params), args.batch_repeats, warmup=1)
     torch.set_num_threads(n_threads)
-    t_bn = timed(lambda: batch(batch_imgs, batch_maps, params=params), args.batch_repeats, warmup=1)
+    t_bn = median_time(lambda: batch(batch_imgs, batch_maps, params=params), args.batch_repeats, warmup=1)
 
     rows = [
         ("per sample, ours (1 thread)", t_ours),
@@ -159,7 +129,7 @@ def main() -> None:
     if torch.cuda.is_available():
         dev = torch.device("cuda")
         gi, gm, gp = batch_imgs.to(dev), batch_maps.to(dev), params.to(dev)
-        t_gpu = timed(lambda: batch(gi, gm, params=gp), 50, warmup=5, sync=torch.cuda.synchronize)
+        t_gpu = median_time(lambda: batch(gi, gm, params=gp), 50, warmup=5, sync=torch.cuda.synchronize)
         rows.append((f"B=64, {torch.cuda.get_device_name()}", t_gpu))
         results["batch64_gpu_ms"] = t_gpu * 1e3
         results["gpu"] = torch.cuda.get_device_name()

@@ -23,6 +23,7 @@ import numpy as np
 import timm
 import torch
 import torch.nn.functional as nnf
+from bench_timing import median_time
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
 
@@ -73,25 +74,6 @@ def neighboring_python(cams: list, tau1=0.3, tau2=0.1, lam=0.15) -> list:
     return out
 
 
-def timed(fn, repeats=1):
-    fn()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - t0) / repeats
-
-
-def median_time(fn, repeats: int) -> float:
-    """Median seconds of ``repeats`` calls after one warm-up: robust to the spikes of a shared machine."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def bench_fusion(size: int) -> dict:
     g = torch.Generator().manual_seed(0)
     coarse = torch.rand(3, 1, size // 16, size // 16, generator=g)
@@ -125,7 +107,7 @@ def bench_bake(zoo: list[str], n_images: int, input_size: int, map_size: int) ->
     images = torch.randn(n_images, 3, input_size, input_size)
     labels = torch.randint(0, 2, (n_images,))
     loc = PrimaryRegionLocalizer(models, size=map_size, device="cpu", batch_size=16)
-    ours = timed(lambda: loc.localize(images, labels))
+    ours = median_time(lambda: loc.localize(images, labels), 1)
 
     def naive():
         fused = []
@@ -143,7 +125,7 @@ def bench_bake(zoo: list[str], n_images: int, input_size: int, map_size: int) ->
             fused.append(neighboring_loop(np.stack(cams)))
         return fused
 
-    t_naive = timed(naive)
+    t_naive = median_time(naive, 1)
     return {
         "zoo": zoo,
         "images": n_images,
