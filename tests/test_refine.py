@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from conftest import smooth_map
 from primary_mask import refine_mask
+from primary_mask.functional.erase import resize_maps
 from reference import refine_mask_loop
 
 
@@ -72,6 +73,17 @@ def test_batched_scalar_alpha_and_large_maps(gen):
     got = refine_mask(maps, 0.37)
     for i in range(3):
         assert torch.equal(got[i], refine_mask_loop(maps[i], 0.37))
+
+
+def test_store_map_resized_like_the_transform_matches_loop(gen):
+    # a uint8 map as the store keeps it (most pixels positive, as in baked DFDC maps), resized to 256x256 the
+    # way PrimaryRegionErase does: quantisation leaves many equal values at the threshold, cut by index
+    store_map = (smooth_map(64, 64, gen, keep=0.8) * 255).round().to(torch.uint8)
+    big = resize_maps(store_map.unsqueeze(0), (256, 256))[0]
+    assert (big > 0).sum() > 256 * 256 // 4  # selection runs on the whole map, not on compacted positives
+    for a in (0.1, 0.5, 0.7, 0.93):
+        got = refine_mask(big, a)
+        assert torch.equal(got, refine_mask_loop(big, a)), a
 
 
 def test_hand_computed_case():

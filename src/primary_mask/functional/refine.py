@@ -8,6 +8,7 @@ import torch
 
 from primary_mask._checks import check_alpha, check_map_dtype_rank, check_probability
 from primary_mask._compare import compare_to_float
+from primary_mask._select import kth_largest
 
 __all__ = ["refine_mask"]
 
@@ -45,10 +46,33 @@ def _validated_one(maps: torch.Tensor) -> torch.Tensor:
     return flat
 
 
+_BLOCK = 256  # block length of the two-level search for the n-th tie
+
+
+def _index_of_nth_one(ones: torch.Tensor, nth: int) -> int:
+    """Index of the ``nth`` (1-based) 1 in a 1-D 0/1 float vector holding at least ``nth`` ones. Two levels:
+    counts per block of 256 and their running sum find the block, a running sum inside it finds the index,
+    so no running sum over the whole vector (~70 us for 65k values on a CPU, for the few ties that
+    quantised uint8 maps leave at the threshold). Counts of 0/1 floats are exact below 2**24 (float32)."""
+    n_full = ones.numel() // _BLOCK * _BLOCK
+    before = 0.0
+    if n_full:
+        block_cum = ones[:n_full].view(-1, _BLOCK).sum(1).cumsum(0)
+        block = int(torch.searchsorted(block_cum, float(nth)))  # first block whose running count reaches nth
+        if block < block_cum.numel():
+            start = block * _BLOCK
+            before = float(block_cum[block - 1]) if block else 0.0
+            inner = ones[start : start + _BLOCK].cumsum(0)
+            return start + int(torch.searchsorted(inner, nth - before))
+        before = float(block_cum[-1])
+    inner = ones[n_full:].cumsum(0)  # the tail after the last full block
+    return n_full + int(torch.searchsorted(inner, nth - before))
+
+
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
-    """One validated (N,) map: the mask and k. The k-th largest positive value by selection (``kthvalue``, no
-    sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
-    which is what a per-sample transform pays for. Comparisons go into float buffers (see
+    """One validated (N,) map: the mask and k. The k-th largest positive value by selection (no sort; see
+    :mod:`primary_mask._select`), then the values above it and the first of its ties. About half the ops of
+    the bucketed batch path, which is what a per-sample transform pays for. Comparisons go into float buffers (see
     :mod:`primary_mask._compare`); counts are their sums, so float32 maps of 2**24 pixels or more count in
     float64."""
     counts = flat if flat.dtype == torch.float64 or flat.numel() < 2**24 else flat.double()
@@ -57,14 +81,16 @@ def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     k = math.floor(alpha * n_pos)
     if k == 0 or k == n_pos:
         return (positive.bool() if k else torch.zeros(flat.shape, dtype=torch.bool, device=flat.device)), k
-    threshold = torch.masked_select(flat, positive.bool()).kthvalue(n_pos - k + 1).values  # the k-th largest
+    # The k-th largest positive is the k-th largest overall (the rest are 0): select from the whole map when
+    # positives are the bulk of it, compact them first when they are few.
+    candidates = flat if 4 * n_pos > flat.numel() else torch.masked_select(flat, positive.bool())
+    threshold = kth_largest(candidates, k)
     mask = compare_to_float(torch.gt, flat, threshold, like=counts)
     missing = k - int(mask.sum())
     if missing > 0:  # ties at the threshold: the `missing` lowest indices among them
         ties = compare_to_float(torch.eq, flat, threshold, like=counts)
         if missing < int(ties.sum()):  # keep only some ties: cut after the missing-th one in index order
-            rank = ties.cumsum(0)  # 1-based rank of each tie
-            ties[int(torch.searchsorted(rank, float(missing))) + 1 :] = 0
+            ties[_index_of_nth_one(ties, missing) + 1 :] = 0
         mask += ties
     return mask.bool(), k
 
@@ -97,10 +123,11 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
         TypeError / ValueError naming ``maps`` or ``alpha`` for wrong types, ranks, NaN/inf or negative
         values, alpha outside [0, 1] or an alpha batch that does not match.
 
-    Cost: O(H*W) per map and no full sort. A single map uses a selection (``kthvalue``) of its positive
-    values. A batch goes into 1024 order-preserving buckets per map (ceil of value * 1023 / map max), a
-    histogram finds the bucket holding the k-th largest value, and only that bucket's members are sorted to
-    find the exact threshold: vectorized over the batch with a per-map k.
+    Cost: O(H*W) per map and no full sort. A single map uses a selection of its k-th largest positive value
+    (a strided sample brackets it, ``kthvalue`` finds it among the few values in the bracket). A batch goes
+    into 1024 order-preserving buckets per map (ceil of value * 1023 / map max), a histogram finds the bucket
+    holding the k-th largest value, and only that bucket's members are sorted to find the exact threshold:
+    vectorized over the batch with a per-map k.
     """
     check_map_dtype_rank(maps, "maps", ranks=(2, 3))
     if maps.ndim == 2 or maps.shape[0] == 1:  # one map: the selection path, a float alpha stays in Python
