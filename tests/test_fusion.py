@@ -110,3 +110,15 @@ def test_hand_computed_pixel_beside_the_minimum(scale, shift):
     cams = torch.tensor([[[[0.0, 0.2, 0.2]]]]) * scale + shift
     out = fuse_maps(cams, "neighboring", tau1=0.3 * scale + shift, tau2=0.1 * scale + shift, lam=0.05 * scale)
     assert out.double().tolist() == [[[0.0, pytest.approx(0.2 * scale + shift, rel=1e-6), 0.0]]]
+
+
+@pytest.mark.parametrize("lam, kept", [(0.25, False), (0.25 - 2**-20, True)])
+def test_mean_difference_equal_to_lam_is_not_kept(lam, kept):
+    # One map, 3x3, all values dyadic so every sum is exact. The centre (0.25) lies in the band [0.125, 0.5];
+    # its eight neighbours are 0.53125, so mean |A(n) - A(x)| = 8 * 0.28125 / 9 = 0.25 exactly. Eq. 7 asks
+    # for a mean > lam: at lam = 0.25 the centre is 0, just below it takes the neighbourhood max.
+    cams = torch.full((1, 1, 3, 3), 0.53125)
+    cams[0, 0, 1, 1] = 0.25
+    out = fuse_maps(cams, "neighboring", tau1=0.5, tau2=0.125, lam=lam)
+    assert float(out[0, 1, 1]) == (0.53125 if kept else 0.0)
+    assert float(neighboring_loop(cams, 0.5, 0.125, lam)[0, 1, 1]) == float(out[0, 1, 1])  # the loop agrees

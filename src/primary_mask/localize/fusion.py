@@ -21,14 +21,26 @@ def _neighbour_offsets(row: int, device: str) -> torch.Tensor:
     return torch.tensor([dy * row + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)], device=device).unsqueeze(1)
 
 
+@functools.lru_cache(maxsize=16)
+def _outside_counts(h: int, w: int, device: str) -> torch.Tensor:
+    """((H+2)*(W+2),) float: for each pixel of a 1-pixel-padded (H, W) image, how many of its 3x3 neighbours
+    lie outside the image (0 inside, 3 on an edge, 5 at a corner; more for images one pixel thin)."""
+    rows, cols = torch.zeros(h + 2), torch.zeros(w + 2)
+    rows[1] += 1.0
+    rows[h] += 1.0  # both on the same row when h == 1
+    cols[1] += 1.0
+    cols[w] += 1.0
+    return (9.0 - (3.0 - rows).outer(3.0 - cols)).view(-1).to(device)
+
+
 def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: float) -> torch.Tensor:
     """Eq. 6-8 with the release's band; ``lo`` is the smallest value in ``cams``. Returns (B, H, W).
 
     The maps are padded by one pixel with a value below every CAM value and below tau2: a pad is never a band
     pixel, never the neighbourhood max, and adds exactly ``c - pad`` to a sum of |A_j(n) - c|, which is
-    subtracted again before dividing by |N(x)| (the neighbours inside the image). So the 3x3 neighbours of
-    every pixel sit at fixed flat offsets, with no border masks. Eq. 7-8 is evaluated only for the pixels in
-    the band, in a (T, 9, n) layout whose reductions run along the contiguous pixel axis.
+    subtracted again before comparing with |N(x)| * lam (|N(x)|: the neighbours inside the image). So the 3x3
+    neighbours of every pixel sit at fixed flat offsets, with no border masks. Eq. 7-8 is evaluated only for
+    the pixels in the band, in a (T, 9, n) layout whose reductions run along the contiguous pixel axis.
     """
     t, b, h, w = cams.shape
     floor = min(lo, tau2)
@@ -39,16 +51,16 @@ def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: f
     in_band = compare_to_float(torch.ge, s, tau2).mul_(compare_to_float(torch.le, s, tau1))
     band = torch.nonzero(in_band.bool()).squeeze(1)
     if band.numel():
-        neighbours = (band + _neighbour_offsets(w + 2, str(cams.device))).view(-1)
+        device = str(cams.device)
+        neighbours = (band + _neighbour_offsets(w + 2, device)).view(-1)
         values = padded.index_select(1, neighbours).view(t, 9, -1)  # (T, 9, n); index 4 is the centre
-        centre = values[:, 4]
         # c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the
         # largest: two centres decide every pair (j, k).
-        ends = torch.stack([centre.amin(0), centre.amax(0)])  # (2, n)
-        n_pad = compare_to_float(torch.eq, values[0], pad).sum(0)  # (n,) neighbours outside
-        total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2)  # (T_j, 2, n), pads included
+        ends = torch.stack(torch.aminmax(values[:, 4], dim=0))  # (2, n)
+        n_pad = _outside_counts(h, w, device).take(band if b == 1 else band % ((h + 2) * (w + 2)))  # (n,)
+        total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2).amax(0)  # (2, n): max over j
         total -= n_pad * (ends - pad)  # minus each pad's |pad - c| = c - pad
-        g = (total > (9 - n_pad).mul_(lam)).view(2 * t, -1).any(0)
+        g = total.amax(0) > (9 - n_pad).mul_(lam)
         out[band] = torch.where(g, values.view(t * 9, -1).amax(0), 0.0)
     return out.view(b, h + 2, w + 2)[:, 1:-1, 1:-1].contiguous()
 
