@@ -112,12 +112,20 @@ def test_hand_computed_pixel_beside_the_minimum(scale, shift):
     assert out.double().tolist() == [[[0.0, pytest.approx(0.2 * scale + shift, rel=1e-6), 0.0]]]
 
 
-@pytest.mark.parametrize("lam, kept", [(0.25, False), (0.25 - 2**-20, True)])
-def test_mean_difference_equal_to_lam_is_not_kept(lam, kept):
+@pytest.mark.parametrize(
+    "lam, dtype, kept",
+    [
+        (0.25, torch.float32, False),
+        (0.25 - 2**-20, torch.float32, True),
+        (0.25, torch.float64, False),
+        (0.25 - 2**-40, torch.float64, True),  # rounds to 0.25 in float32: float64 maps are fused in float64
+    ],
+)
+def test_mean_difference_equal_to_lam_is_not_kept(lam, dtype, kept):
     # One map, 3x3, all values dyadic so every sum is exact. The centre (0.25) lies in the band [0.125, 0.5];
     # its eight neighbours are 0.53125, so mean |A(n) - A(x)| = 8 * 0.28125 / 9 = 0.25 exactly. Eq. 7 asks
     # for a mean > lam: at lam = 0.25 the centre is 0, just below it takes the neighbourhood max.
-    cams = torch.full((1, 1, 3, 3), 0.53125)
+    cams = torch.full((1, 1, 3, 3), 0.53125, dtype=dtype)
     cams[0, 0, 1, 1] = 0.25
     out = fuse_maps(cams, "neighboring", tau1=0.5, tau2=0.125, lam=lam)
     assert float(out[0, 1, 1]) == (0.53125 if kept else 0.0)

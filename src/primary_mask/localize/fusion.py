@@ -22,15 +22,15 @@ def _neighbour_offsets(row: int, device: str) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=16)
-def _outside_counts(h: int, w: int, device: str) -> torch.Tensor:
-    """((H+2)*(W+2),) float: for each pixel of a 1-pixel-padded (H, W) image, how many of its 3x3 neighbours
+def _outside_counts(h: int, w: int, device: str, dtype: torch.dtype) -> torch.Tensor:
+    """((H+2)*(W+2),) ``dtype``: for each pixel of a 1-pixel-padded (H, W) image, how many of its 3x3 neighbours
     lie outside the image (0 inside, 3 on an edge, 5 at a corner; more for images one pixel thin)."""
     rows, cols = torch.zeros(h + 2), torch.zeros(w + 2)
     rows[1] += 1.0
     rows[h] += 1.0  # both on the same row when h == 1
     cols[1] += 1.0
     cols[w] += 1.0
-    return (9.0 - (3.0 - rows).outer(3.0 - cols)).view(-1).to(device)
+    return (9.0 - (3.0 - rows).outer(3.0 - cols)).view(-1).to(device=device, dtype=dtype)
 
 
 def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: float) -> torch.Tensor:
@@ -57,7 +57,7 @@ def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: f
         # c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the
         # largest: two centres decide every pair (j, k).
         ends = torch.stack(torch.aminmax(values[:, 4], dim=0))  # (2, n)
-        n_pad = _outside_counts(h, w, device).take(band if b == 1 else band % ((h + 2) * (w + 2)))  # (n,)
+        n_pad = _outside_counts(h, w, device, cams.dtype).take(band if b == 1 else band % ((h + 2) * (w + 2)))  # (n,)
         total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2).amax(0)  # (2, n): max over j
         total -= n_pad * (ends - pad)  # minus each pad's |pad - c| = c - pad
         g = total.amax(0) > (9 - n_pad).mul_(lam)
