@@ -41,9 +41,14 @@ def kth_largest(values: torch.Tensor, k: int) -> torch.Tensor:
     lo_rank = min(s, math.ceil(expected + margin))
     hi = sample.kthvalue(s - hi_rank + 1).values
     lo = sample.kthvalue(s - lo_rank + 1).values
-    above = int(compare_to_float(torch.gt, values, hi).sum())
+    # 0/1 buffers whose sums are exact counts: float32 below 2**24 elements, float64 above (and never half)
+    count_dtype = torch.float64 if values.dtype == torch.float64 or n >= 2**24 else torch.float32
+    like = values if values.dtype == count_dtype else values.new_empty(n, dtype=count_dtype)
+    above = int(compare_to_float(torch.gt, values, hi, like=like).sum())
     if above < k:  # the answer is <= hi
-        in_band = compare_to_float(torch.ge, values, lo).mul_(compare_to_float(torch.le, values, hi))
+        in_band = compare_to_float(torch.ge, values, lo, like=like).mul_(
+            compare_to_float(torch.le, values, hi, like=like)
+        )
         n_band = int(in_band.sum())
         if k <= above + n_band:  # ... and >= lo
             if bool(lo == hi):
