@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from primary_mask._compare import compare_to_float
+from primary_mask._compare import compare_to_float, exact_count_like
 
 __all__ = ["kth_largest"]
 
@@ -41,9 +41,7 @@ def kth_largest(values: torch.Tensor, k: int) -> torch.Tensor:
     lo_rank = min(s, math.ceil(expected + margin))
     hi = sample.kthvalue(s - hi_rank + 1).values
     lo = sample.kthvalue(s - lo_rank + 1).values
-    # 0/1 buffers whose sums are exact counts: float32 below 2**24 elements, float64 above (and never half)
-    count_dtype = torch.float64 if values.dtype == torch.float64 or n >= 2**24 else torch.float32
-    like = values if values.dtype == count_dtype else values.new_empty(n, dtype=count_dtype)
+    like = exact_count_like(values)
     above = int(compare_to_float(torch.gt, values, hi, like=like).sum())
     if above < k:  # the answer is <= hi
         in_band = compare_to_float(torch.ge, values, lo, like=like).mul_(

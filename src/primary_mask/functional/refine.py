@@ -7,7 +7,7 @@ import math
 import torch
 
 from primary_mask._checks import check_alpha, check_map_dtype_rank, check_probability
-from primary_mask._compare import compare_to_float
+from primary_mask._compare import compare_to_float, exact_count_like
 from primary_mask._select import kth_largest
 
 __all__ = ["refine_mask"]
@@ -75,7 +75,7 @@ def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     the bucketed batch path, which is what a per-sample transform pays for. Comparisons go into float buffers (see
     :mod:`primary_mask._compare`); counts are their sums, so float32 maps of 2**24 pixels or more count in
     float64."""
-    counts = flat if flat.dtype == torch.float64 or flat.numel() < 2**24 else flat.double()
+    counts = exact_count_like(flat)
     positive = compare_to_float(torch.gt, flat, 0, like=counts)
     n_pos = int(positive.sum())
     k = math.floor(alpha * n_pos)
