@@ -130,3 +130,16 @@ def test_mean_difference_equal_to_lam_is_not_kept(lam, dtype, kept):
     out = fuse_maps(cams, "neighboring", tau1=0.5, tau2=0.125, lam=lam)
     assert float(out[0, 1, 1]) == (0.53125 if kept else 0.0)
     assert float(neighboring_loop(cams, 0.5, 0.125, lam)[0, 1, 1]) == float(out[0, 1, 1])  # the loop agrees
+
+
+def test_neighboring_matches_loop_with_int64_indices(gen, monkeypatch):
+    # Maps of 2**31+ padded pixels gather with int64 indices; too big to build here, so lower the limit.
+    import primary_mask.localize.fusion as fusion
+
+    cams = random_cams(gen, t=3)
+    int32 = fuse_maps(cams, "neighboring")
+    monkeypatch.setattr(fusion, "_INT32_INDEX_LIMIT", 0)
+    int64 = fuse_maps(cams, "neighboring")
+    reference = neighboring_loop(cams, 0.3, 0.1, 0.15)
+    assert (int64.double() - reference).abs().max() < 1e-5
+    assert torch.equal(int64, int32)

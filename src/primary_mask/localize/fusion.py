@@ -13,12 +13,14 @@ from primary_mask._compare import compare_to_float
 __all__ = ["FUSIONS", "fuse_maps"]
 
 FUSIONS = ("average", "max", "neighboring")
+_INT32_INDEX_LIMIT = 2**31  # padded maps with fewer elements gather with int32 indices
 
 
 @functools.lru_cache(maxsize=16)
-def _neighbour_offsets(row: int, device: str) -> torch.Tensor:
+def _neighbour_offsets(row: int, device: str, dtype: torch.dtype) -> torch.Tensor:
     """(9, 1) flat offsets of the 3x3 neighbourhood in a row-major layout with ``row`` pixels per row."""
-    return torch.tensor([dy * row + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)], device=device).unsqueeze(1)
+    offsets = [dy * row + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    return torch.tensor(offsets, device=device, dtype=dtype).unsqueeze(1)
 
 
 @functools.lru_cache(maxsize=16)
@@ -52,16 +54,20 @@ def _neighboring(cams: torch.Tensor, lo: float, tau1: float, tau2: float, lam: f
     band = torch.nonzero(in_band.bool()).squeeze(1)
     if band.numel():
         device = str(cams.device)
-        neighbours = (band + _neighbour_offsets(w + 2, device)).view(-1)
+        # int32 indices where they fit: the gather, the largest cost on maps with a wide band, is ~25% faster
+        index = band.int() if padded.shape[1] < _INT32_INDEX_LIMIT else band
+        neighbours = (index + _neighbour_offsets(w + 2, device, index.dtype)).view(-1)
         values = padded.index_select(1, neighbours).view(t, 9, -1)  # (T, 9, n); index 4 is the centre
         # c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the
-        # largest: two centres decide every pair (j, k).
-        ends = torch.stack(torch.aminmax(values[:, 4], dim=0))  # (2, n)
+        # largest: two centres decide every pair (j, k). (amin and amax, not aminmax: over dim 0 the latter
+        # is ~10x slower on CPU builds.)
+        centres = values[:, 4]
+        ends = torch.stack((centres.amin(0), centres.amax(0)))  # (2, n)
         n_pad = _outside_counts(h, w, device, cams.dtype).take(band if b == 1 else band % ((h + 2) * (w + 2)))  # (n,)
         total = (values.unsqueeze(1) - ends.view(1, 2, 1, -1)).abs_().sum(2).amax(0)  # (2, n): max over j
         total -= n_pad * (ends - pad)  # minus each pad's |pad - c| = c - pad
         g = total.amax(0) > (9 - n_pad).mul_(lam)
-        out[band] = torch.where(g, values.view(t * 9, -1).amax(0), 0.0)
+        out.index_copy_(0, band, torch.where(g, values.view(t * 9, -1).amax(0), 0.0))
     return out.view(b, h + 2, w + 2)[:, 1:-1, 1:-1].contiguous()
 
 
