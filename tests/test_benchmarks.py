@@ -52,5 +52,38 @@ def test_bench_localize_runs_and_writes_json(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
-    assert data["fusion"]["max_abs_diff"] < 1e-5  # the vectorized fusion equals both loops
+    assert set(data["fusion"]) == {"uniform", "gradcam_like"}
+    for kind in data["fusion"].values():
+        assert kind["max_abs_diff"] < 1e-5  # the vectorized fusion equals both loops
     assert {"fusion", "bake", "reads", "targets"} <= set(data)
+
+
+def test_dump_cams_feeds_bench_localize(tmp_path):
+    # dump_cams.py writes a zoo's CAMs of real images; bench_localize.py --fusion-cams times fusion on them.
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for label in ("real", "fake"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(2):
+            pixels = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+            assert cv2.imwrite(str(tmp_path / "images" / label / f"{i}.png"), pixels)
+    cams_file = tmp_path / "cams.safetensors"
+    dump = [sys.executable, str(ROOT / "benchmarks" / "dump_cams.py"), "--images", str(tmp_path / "images")]
+    dump += ["--model", "resnet10t", "--model", "resnet10t", "--n", "3", "--size", "32", "--out", str(cams_file)]
+    proc = subprocess.run(dump, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    from safetensors.torch import load_file
+
+    cams = load_file(str(cams_file))["cams"]
+    assert cams.shape == (2, 3, 32, 32) and 0.0 <= float(cams.min()) and float(cams.max()) <= 1.0
+    out = tmp_path / "bench.json"
+    bench = [sys.executable, str(ROOT / "benchmarks" / "bench_localize.py"), "--parts", "fusion"]
+    bench += ["--fusion-size", "32", "--fusion-cams", str(cams_file), "--fusion-images", "2", "--out", str(out)]
+    proc = subprocess.run(bench, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert set(data["fusion"]) == {"uniform", "gradcam_like", "file0", "file1"}
+    assert all(kind["max_abs_diff"] < 1e-5 for kind in data["fusion"].values())
+    assert "bake" not in data and "fusion_file_median_speedup" in data
