@@ -1,0 +1,63 @@
+"""Save a zoo's per-model Grad-CAMs of some images, for `bench_localize.py --fusion-cams`.
+
+The fusion's speed depends on how many pixels fall in the tau2..tau1 band, so real CAMs are the honest input.
+Writes a safetensors file with one tensor "cams", (T, N, size, size) float32 in [0, 1] (each CAM min-max
+normalised, as PrimaryRegionLocalizer computes them), and the model specs and image keys in its metadata.
+
+Run: python benchmarks/dump_cams.py --images ROOT --model NAME:CKPT [--model ...] [--n 24] [--size 256]
+     [--out benchmarks/out/cams.safetensors]
+ROOT holds real/ and fake/ folders (labels for the Grad-CAM targets); N images are taken evenly over the
+sorted list. Checkpoints are local files (see `primary-mask bake --help` for the NAME:CKPT forms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from primary_mask import PrimaryRegionLocalizer
+from primary_mask.bake import ImageLoadDataset
+from primary_mask.data import list_folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", required=True, help="image root with real/ and fake/ folders")
+    parser.add_argument("--model", action="append", required=True, help="NAME[:CKPT], repeatable")
+    parser.add_argument("--n", type=int, default=24, help="how many images")
+    parser.add_argument("--size", type=int, default=256, help="input and CAM size")
+    parser.add_argument("--out", default="benchmarks/out/cams.safetensors")
+    args = parser.parse_args()
+    items = list_folder(args.images)
+    if not items:
+        raise SystemExit(f"no images under {args.images}")
+    step = max(1, len(items) // args.n)
+    items = items[::step][: args.n]
+    data = ImageLoadDataset(items, args.size)
+    images, errors = [], []
+    for i in range(len(data)):
+        image, _, error = data[i]
+        if error:
+            errors.append(error)
+        else:
+            images.append(image)
+    if errors:
+        raise SystemExit("unreadable images:\n" + "\n".join(errors))
+    labels = torch.tensor([item.label for item in items])
+    localizer = PrimaryRegionLocalizer(args.model, size=args.size, device="cpu")
+    cams = localizer.model_cams(torch.stack(images), labels)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"models": json.dumps(args.model), "keys": json.dumps([item.key for item in items])}
+    save_file({"cams": cams.float().contiguous()}, str(out), metadata=meta)
+    s = cams.mean(0)
+    band = float(((s >= 0.1) & (s <= 0.3)).float().mean())
+    print(f"wrote {out}: {tuple(cams.shape)}, {100 * band:.0f}% of the mean maps' pixels in the 0.1..0.3 band")
+
+
+if __name__ == "__main__":
+    main()
