@@ -159,9 +159,10 @@ def fuse_maps(
             of A_j(n); otherwise 0.
         tau1, tau2, lam: thresholds, paper defaults 0.3, (release) 0.1 and 0.15; ``tau2 <= tau1``.
 
-    Returns ``(B, H, W)`` float maps >= 0 on the same device. Vectorized: Eq. 7-8 is evaluated only for the
-    pixels in the band, by index arithmetic on a padded copy (no loop over pixels). Values outside [0, 1] are
-    fused by the same rules.
+    Returns ``(B, H, W)`` float maps on the same device (>= 0 for CAMs in [0, 1]). Vectorized: Eq. 7-8 is
+    evaluated only for the pixels in the band, by index arithmetic on a padded copy, and for wide bands (as on
+    Grad-CAMs of trained detectors) mostly from dense 3x3 bounds; no loop over pixels. Values outside [0, 1]
+    are fused by the same rules.
     Raises ``ValueError`` naming the argument for a bad shape, NaN/inf, unknown strategy or tau2 > tau1.
     """
     if not isinstance(cams, torch.Tensor) or cams.ndim != 4 or not cams.is_floating_point():
