@@ -53,7 +53,9 @@ def _centre_ends(centres: torch.Tensor) -> torch.Tensor:
     return torch.stack((centres.amin(0), centres.amax(0)))
 
 
-def _exact_keep(values: torch.Tensor, ends: torch.Tensor, n_pad: torch.Tensor, pad: float, thr: torch.Tensor):
+def _exact_keep(
+    values: torch.Tensor, ends: torch.Tensor, n_pad: torch.Tensor, pad: float, thr: torch.Tensor
+) -> torch.Tensor:
     """(n,) bool: Eq. 7, max over pairs (j, k) of sum_n |A_j(n) - A_k(x)| > |N(x)| * lam (= ``thr``).
 
     c -> sum_n |A_j(n) - c| is convex, so over the centres A_k(x) it peaks at the smallest or the largest
@@ -64,14 +66,24 @@ def _exact_keep(values: torch.Tensor, ends: torch.Tensor, n_pad: torch.Tensor, p
     return total.amax(0) > thr
 
 
-def _band_by_gather(padded, band, row, n_pad, pad, thr):
+def _band_by_gather(
+    padded: torch.Tensor, band: torch.Tensor, row: int, n_pad: torch.Tensor, pad: float, thr: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 7-8 for the band pixels from their gathered (T, 9, n) neighbourhoods: (keep (n,) bool, max (n,))."""
     values = _gather_neighbours(padded, band, row)
     keep = _exact_keep(values, _centre_ends(values[:, 4]), n_pad, pad, thr)
     return keep, values.view(-1, values.shape[2]).amax(0)
 
 
-def _band_by_bounds(padded, band, row, n_pad, pad, thr, margin):
+def _band_by_bounds(
+    padded: torch.Tensor,
+    band: torch.Tensor,
+    row: int,
+    n_pad: torch.Tensor,
+    pad: float,
+    thr: torch.Tensor,
+    margin: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The same result as :func:`_band_by_gather`, from dense 3x3 sums and maxima of the padded maps.
 
     Eq. 8's neighbourhood max comes from a dense max filter. For Eq. 7, |sum_n A_j(n) - |N(x)| c| <=
@@ -81,7 +93,7 @@ def _band_by_bounds(padded, band, row, n_pad, pad, thr, margin):
     the gather would decide; only the other pixels (on Grad-CAMs of trained detectors, ~5-10% of the band)
     are gathered and decided exactly. Faster than the gather alone once the band is a large share of the
     pixels, which is where it is used."""
-    t, m = padded.shape
+    m = padded.shape[1]
     # Entry i - 1 - row of these dense maps belongs to the padded pixel i (an image pixel: never on the pad).
     sums = padded[:, : m - 2] + padded[:, 1 : m - 1]
     sums += padded[:, 2:]
@@ -102,9 +114,9 @@ def _band_by_bounds(padded, band, row, n_pad, pad, thr, margin):
     undecided = torch.nonzero(keep == 0).squeeze(1)
     if undecided.numel():
         values = _gather_neighbours(padded, band.index_select(0, undecided), row)
-        pick = (ends.index_select(1, undecided), n_pad.index_select(0, undecided), thr.index_select(0, undecided))
-        exact = _exact_keep(values, pick[0], pick[1], pad, pick[2])
-        keep.index_copy_(0, undecided, exact.to(keep.dtype))
+        ends = ends.index_select(1, undecided)
+        n_pad, thr = (v.index_select(0, undecided) for v in (n_pad, thr))
+        keep.index_copy_(0, undecided, _exact_keep(values, ends, n_pad, pad, thr).to(keep.dtype))
     return keep.bool(), box_max.index_select(0, shifted)
 
 
@@ -131,7 +143,8 @@ def _neighboring(cams: torch.Tensor, lo: float, hi: float, tau1: float, tau2: fl
         n_pad = n_pad.take(band if b == 1 else band % ((h + 2) * (w + 2)))  # (n,)
         thr = (9 - n_pad).mul_(lam)
         if band.numel() >= _BOUNDS_FROM_BAND_SHARE * s.numel():
-            # |error| of the bound and of the exact sums: under ~40 roundings of values up to this scale
+            # The bound and the exact sums each carry a few tens of roundings of terms no larger than 2 * scale;
+            # 1024 * 9 eps * scale is far above their sum, so the bound never keeps a pixel the gather drops.
             margin = 1024 * torch.finfo(cams.dtype).eps * 9 * max(abs(lo), abs(hi), abs(pad))
             keep, top = _band_by_bounds(padded, band, w + 2, n_pad, pad, thr, margin)
         else:
