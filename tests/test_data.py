@@ -45,6 +45,38 @@ def test_folder_layout_keys_labels_videos(tmp_path):
     assert image.shape == (3, 24, 24) and image.dtype == torch.uint8 and label == 0
 
 
+def test_symlinked_images_keep_keys_relative_to_the_root(tmp_path):
+    # A common layout: a folder of links into the real data. Keys must be the links' paths under the root,
+    # the same keys an ImageFolder gives the training loop (not the targets' absolute paths).
+    from torchvision.datasets import ImageFolder
+
+    from primary_mask.dataset import keys_from_image_folder
+
+    data = tmp_path / "data"
+    png(data / "a.jpg")
+    png(data / "clips" / "0001.png")
+    root = tmp_path / "root"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "a.jpg").symlink_to(data / "a.jpg")
+    (root / "fake").mkdir()
+    (root / "fake" / "vid1").symlink_to(data / "clips", target_is_directory=True)
+    png(root / "real" / "b.jpg")
+    keys = [item.key for item in list_folder(root)]
+    assert keys == ["fake/vid1/0001.png", "real/a.jpg", "real/b.jpg"]
+    assert sorted(keys_from_image_folder(ImageFolder(str(root)))) == keys
+    # A list read through a linked root, with entries spelled every way
+    linked_root = tmp_path / "linked_root"
+    linked_root.symlink_to(root, target_is_directory=True)
+    listed = tmp_path / "list.csv"
+    rows = ["real/a.jpg,0", f"{data / 'clips' / '0001.png'},1", f"{root / 'real' / 'b.jpg'},0"]
+    listed.write_text("\n".join(rows) + "\n")
+    assert [item.key for item in items_from_spec(f"csv:{listed}?root={linked_root}")] == [
+        "real/a.jpg",
+        (data / "clips" / "0001.png").as_posix(),  # outside the root: kept as given
+        "real/b.jpg",  # under the root once the link is resolved
+    ]
+
+
 def test_ffpp_layout_methods_split_and_video_ids(ffpp):
     root, d = ffpp
     items = list_ffpp(root, methods=["Deepfakes", "FaceSwap"], split_file=d / "train.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -50,19 +51,28 @@ def label_from_path(rel: str) -> int:
 
 
 def _key(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()  # outside the root: keep the path as given
+    """``path`` relative to ``root``, POSIX form. Lexically first, as ``keys_from_image_folder`` computes keys,
+    so a symlinked image inside the root keeps its place in the tree; then with symlinks resolved on both sides
+    (an absolute list entry spelled through another link); a path outside the root is kept as given."""
+    lexical = (Path(os.path.normpath(root.absolute())), Path(os.path.normpath(path.absolute())))
+    for base, target in (lexical, (root.resolve(), path.resolve())):
+        try:
+            return target.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def list_folder(root: str | Path) -> list[ImageItem]:
-    """Every image under ``root`` (sorted), labelled from ``real/`` and ``fake/`` folder names."""
+    """Every image under ``root`` (sorted), labelled from ``real/`` and ``fake/`` folder names. Symlinked
+    folders are followed, as torchvision's ``ImageFolder`` does, so both see the same images under the same
+    keys."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"image folder {root} is not a folder (expected {root}/real/... and {root}/fake/...)")
+    found = (Path(folder) / name for folder, _, names in os.walk(root, followlinks=True) for name in names)
     items = []
-    for p in sorted(root.rglob("*")):
+    for p in sorted(found):
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
             key = _key(root, p)
             items.append(ImageItem(key, p, label_from_path(key), folder_video_id(key)))
