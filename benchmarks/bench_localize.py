@@ -104,6 +104,13 @@ def gradcam_like_cams(size: int, seed: int = 0) -> torch.Tensor:
     return (cams - lo) / (hi - lo)
 
 
+def band_fraction(cams: torch.Tensor, tau1: float = 0.3, tau2: float = 0.1) -> float:
+    """Share of the pixels of the mean map (over dim 0, the T maps) in the tau2..tau1 band: what the cost of
+    neighboring fusion and of both loops grows with."""
+    s = cams.mean(0)
+    return float(((s >= tau2) & (s <= tau1)).float().mean())
+
+
 def load_cams(path: str | Path) -> torch.Tensor:
     """(T, B, H, W) CAMs saved by benchmarks/dump_cams.py (safetensors, tensor "cams")."""
     from safetensors.torch import load_file
@@ -137,7 +144,7 @@ def bench_fusion(cams: torch.Tensor, rounds_n: int = 5) -> dict:
     ref_py = np.array(neighboring_python(cams.double().tolist()))
     fused = fuse_maps(cams.unsqueeze(1), "neighboring")[0].numpy()
     diff = max(float(np.abs(fused - ref).max()), float(np.abs(fused - ref_py).max()))
-    band = float(((cams.mean(0) >= 0.1) & (cams.mean(0) <= 0.3)).float().mean())
+    band = band_fraction(cams)
     return {
         "maps": cams.shape[0],
         "size": list(cams.shape[1:]),

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 import torch
+from bench_localize import band_fraction
 from safetensors.torch import save_file
 
 from primary_mask import PrimaryRegionLocalizer
@@ -32,9 +33,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, help="input and CAM size")
     parser.add_argument("--out", default="benchmarks/out/cams.safetensors")
     args = parser.parse_args()
-    items = list_folder(args.images)
-    if not items:
-        raise SystemExit(f"no images under {args.images}")
+    items = list_folder(args.images)  # raises, naming the folder, when it holds no images
     step = max(1, len(items) // args.n)
     items = items[::step][: args.n]
     data = ImageLoadDataset(items, args.size)
@@ -54,8 +53,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"models": json.dumps(args.model), "keys": json.dumps([item.key for item in items])}
     save_file({"cams": cams.float().contiguous()}, str(out), metadata=meta)
-    s = cams.mean(0)
-    band = float(((s >= 0.1) & (s <= 0.3)).float().mean())
+    band = band_fraction(cams)
     print(f"wrote {out}: {tuple(cams.shape)}, {100 * band:.0f}% of the mean maps' pixels in the 0.1..0.3 band")
 
 

@@ -38,11 +38,16 @@ def _outside_counts(h: int, w: int, device: str, dtype: torch.dtype) -> torch.Te
     return (9.0 - (3.0 - rows).outer(3.0 - cols)).view(-1).to(device=device, dtype=dtype)
 
 
-def _gather_neighbours(padded: torch.Tensor, band: torch.Tensor, row: int) -> torch.Tensor:
-    """(T, 9, n) values of the 3x3 neighbours of the ``band`` pixels (flat indices into the padded maps, whose
-    rows hold ``row`` pixels); index 4 is the centre. A (T, 9, n) layout keeps reductions on the pixel axis."""
-    # int32 indices where they fit: the gather, the largest cost on maps with a wide band, is ~25% faster
-    index = band.int() if padded.shape[1] < _INT32_INDEX_LIMIT else band
+def _gather_index(band: torch.Tensor, padded: torch.Tensor) -> torch.Tensor:
+    """``band`` (int64 flat indices into ``padded``) as int32 where they fit: the gather, the largest cost on
+    maps with a wide band, is ~25% faster with int32 indices."""
+    return band.int() if padded.shape[1] < _INT32_INDEX_LIMIT else band
+
+
+def _gather_neighbours(padded: torch.Tensor, index: torch.Tensor, row: int) -> torch.Tensor:
+    """(T, 9, n) values of the 3x3 neighbours of the pixels at ``index`` (from :func:`_gather_index`: flat
+    indices into the padded maps, whose rows hold ``row`` pixels); index 4 is the centre. A (T, 9, n) layout
+    keeps reductions on the pixel axis."""
     neighbours = (index + _neighbour_offsets(row, str(padded.device), index.dtype)).view(-1)
     return padded.index_select(1, neighbours).view(padded.shape[0], 9, -1)
 
@@ -70,7 +75,7 @@ def _band_by_gather(
     padded: torch.Tensor, band: torch.Tensor, row: int, n_pad: torch.Tensor, pad: float, thr: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 7-8 for the band pixels from their gathered (T, 9, n) neighbourhoods: (keep (n,) bool, max (n,))."""
-    values = _gather_neighbours(padded, band, row)
+    values = _gather_neighbours(padded, _gather_index(band, padded), row)
     keep = _exact_keep(values, _centre_ends(values[:, 4]), n_pad, pad, thr)
     return keep, values.view(-1, values.shape[2]).amax(0)
 
@@ -104,7 +109,7 @@ def _band_by_bounds(
     torch.maximum(rows_max, top[2:], out=rows_max)
     box_max = torch.maximum(rows_max[: m - 2 - 2 * row], rows_max[row : m - 2 - row])
     torch.maximum(box_max, rows_max[2 * row :], out=box_max)
-    index = band.int() if m < _INT32_INDEX_LIMIT else band
+    index = _gather_index(band, padded)
     shifted = index - (1 + row)
     ends = _centre_ends(padded.index_select(1, index))
     sums = box.index_select(1, shifted).sub_(n_pad * pad)  # (T, n): sums over the neighbours in the image
@@ -113,7 +118,7 @@ def _band_by_bounds(
     keep = compare_to_float(torch.gt, lower, thr + margin)
     undecided = torch.nonzero(keep == 0).squeeze(1)
     if undecided.numel():
-        values = _gather_neighbours(padded, band.index_select(0, undecided), row)
+        values = _gather_neighbours(padded, index.index_select(0, undecided), row)
         ends = ends.index_select(1, undecided)
         n_pad, thr = (v.index_select(0, undecided) for v in (n_pad, thr))
         keep.index_copy_(0, undecided, _exact_keep(values, ends, n_pad, pad, thr).to(keep.dtype))
