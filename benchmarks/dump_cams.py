@@ -21,8 +21,8 @@ from bench_localize import band_fraction
 from safetensors.torch import save_file
 
 from primary_mask import PrimaryRegionLocalizer
-from primary_mask.bake import ImageLoadDataset
 from primary_mask.data import list_folder
+from primary_mask.localize.bake import ImageLoadDataset
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ def test_symlinked_images_keep_keys_relative_to_the_root(tmp_path):
     # the same keys an ImageFolder gives the training loop (not the targets' absolute paths).
     from torchvision.datasets import ImageFolder
 
-    from primary_mask.dataset import keys_from_image_folder
+    from primary_mask.data.wrappers import keys_from_image_folder
 
     data = tmp_path / "data"
     png(data / "a.jpg")

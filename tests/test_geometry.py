@@ -71,7 +71,7 @@ def test_interpolating_ops_keep_continuous_values_and_zero_fill():
 
 @pytest.mark.parametrize("name", sorted(GEOMETRIC))
 def test_the_erased_mark_survives_geometry_after_the_erase(name):
-    from primary_mask.primary_map import ErasedPrimaryMap
+    from primary_mask.tv_tensors import ErasedPrimaryMap
 
     img, pmap = marked_sample()
     torch.manual_seed(3)

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from primary_mask import _select
-from primary_mask._select import kth_largest
+from primary_mask.functional import _select
+from primary_mask.functional._select import kth_largest
 from primary_mask.functional.refine import _index_of_nth_one
 
 

@@ -235,7 +235,7 @@ def test_composes_with_other_v2_transforms(gen):
 
 
 def test_map_marks_the_sample_only_when_pixels_were_erased(gen):
-    from primary_mask.primary_map import ErasedPrimaryMap
+    from primary_mask.tv_tensors import ErasedPrimaryMap
 
     img, m = sample(gen)
     t = PrimaryRegionErase(p=1, alpha_range=(1, 1))

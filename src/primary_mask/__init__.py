@@ -3,13 +3,11 @@
 Label convention everywhere: real = 0, fake = 1.
 """
 
-from primary_mask.dataset import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
-from primary_mask.erase_flag import EraseFlag
+from primary_mask.data.landmarks import LandmarkDataset, LandmarkFolder, with_landmarks
+from primary_mask.data.wrappers import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
 from primary_mask.functional import primary_region_erase, refine_mask
-from primary_mask.landmark_dataset import LandmarkDataset, LandmarkFolder, with_landmarks
 from primary_mask.localize import PrimaryRegionLocalizer, fuse_maps
 from primary_mask.loss import prle_loss_weights, prle_weighted_loss
-from primary_mask.primary_map import PrimaryMap
 from primary_mask.store import PrimaryMapStore, PrimaryMapWriter, StoreError, verify_store
 from primary_mask.transforms import (
     BatchPrimaryRegionErase,
@@ -19,6 +17,7 @@ from primary_mask.transforms import (
     RandomRegionErase,
     StaticRegionErase,
 )
+from primary_mask.tv_tensors import EraseFlag, PrimaryMap
 
 __version__ = "0.1.0"
 

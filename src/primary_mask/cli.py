@@ -19,9 +19,9 @@ def _shard_spec(text: str) -> tuple[int, int]:
 
 
 def _bake(args: argparse.Namespace) -> int:
-    from primary_mask.bake import bake, distributed_rank, slice_for_worker
     from primary_mask.data.image_list import list_folder, read_deepfakebench_json, read_list_file
     from primary_mask.localize import PrimaryRegionLocalizer
+    from primary_mask.localize.bake import bake, distributed_rank, slice_for_worker
     from primary_mask.store import PrimaryMapWriter, consolidate_index
 
     if args.list:

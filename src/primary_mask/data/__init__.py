@@ -1,6 +1,7 @@
-"""Data adapters: every sample has a stable key (the map store's key), a label (real 0, fake 1) and a video id."""
+"""Data: adapters that list images of the common layouts (every sample has a stable key, the map store's key, a
+label, real 0 / fake 1, and a video id), the image dataset over them, and the wrappers that add each sample's
+primary map (``with_primary_maps``) or landmarks (``with_landmarks``) to any dataset."""
 
-from primary_mask.data.dataset import SPEC_HELP, DeepfakeImageDataset, items_from_spec
 from primary_mask.data.ffpp import FFPP_METHODS, list_ffpp, read_ffpp_split
 from primary_mask.data.image_list import (
     ImageItem,
@@ -10,8 +11,17 @@ from primary_mask.data.image_list import (
     read_deepfakebench_json,
     read_list_file,
 )
+from primary_mask.data.images import SPEC_HELP, DeepfakeImageDataset, items_from_spec
+from primary_mask.data.landmarks import LandmarkDataset, LandmarkFolder, with_landmarks
+from primary_mask.data.wrappers import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
 
 __all__ = [
+    "LandmarkDataset",
+    "LandmarkFolder",
+    "PrimaryMapDataset",
+    "keys_from_image_folder",
+    "with_landmarks",
+    "with_primary_maps",
     "FFPP_METHODS",
     "SPEC_HELP",
     "DeepfakeImageDataset",

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from primary_mask.bake import ImageLoadDataset, bake
 from primary_mask.data.image_list import list_folder
 from primary_mask.demo.forgeries import forgery_set
 from primary_mask.demo.synthetic_face import draw_face, synthetic_primary_map
 from primary_mask.demo.tiny_zoo import tiny_zoo, train_detector
+from primary_mask.figures.tiles import erase_row, labelled_grid, write_png
 from primary_mask.localize import PrimaryRegionLocalizer
+from primary_mask.localize.bake import ImageLoadDataset, bake
 from primary_mask.store import PrimaryMapStore, PrimaryMapWriter, store_stats
-from primary_mask.viz import erase_row, labelled_grid, write_png
 
 __all__ = ["DEMO_ALPHAS", "erase_grid", "run_demo", "static_stage"]
 

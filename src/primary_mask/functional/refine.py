@@ -7,8 +7,8 @@ import math
 import torch
 
 from primary_mask._checks import check_alpha, check_map_dtype_rank, check_probability
-from primary_mask._compare import compare_to_float, exact_count_like
-from primary_mask._select import kth_largest
+from primary_mask.functional._compare import compare_to_float, exact_count_like
+from primary_mask.functional._select import kth_largest
 
 __all__ = ["refine_mask"]
 
@@ -71,9 +71,9 @@ def _index_of_nth_one(ones: torch.Tensor, nth: int) -> int:
 
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     """One validated (N,) map: the mask and k. The k-th largest positive value by selection (no sort; see
-    :mod:`primary_mask._select`), then the values above it and the first of its ties. About half the ops of
+    :mod:`primary_mask.functional._select`), then the values above it and the first of its ties. About half the ops of
     the bucketed batch path, which is what a per-sample transform pays for. Comparisons go into float buffers (see
-    :mod:`primary_mask._compare`); counts are their sums, so float32 maps of 2**24 pixels or more count in
+    :mod:`primary_mask.functional._compare`); counts are their sums, so float32 maps of 2**24 pixels or more count in
     float64."""
     counts = exact_count_like(flat)
     positive = compare_to_float(torch.gt, flat, 0, like=counts)

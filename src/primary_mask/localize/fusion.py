@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as nnf
 
-from primary_mask._compare import compare_to_float
+from primary_mask.functional._compare import compare_to_float
 
 __all__ = ["FUSIONS", "fuse_maps"]
 

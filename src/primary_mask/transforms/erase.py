@@ -14,10 +14,9 @@ from torchvision.transforms.v2._utils import is_pure_tensor
 
 from primary_mask._checks import check_alpha_range, check_probability
 from primary_mask._random import WorkerAwareGenerator
-from primary_mask.erase_flag import EraseFlag
 from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, resize_maps
 from primary_mask.functional.refine import refine_single_map
-from primary_mask.primary_map import ErasedPrimaryMap, PrimaryMap
+from primary_mask.tv_tensors import ErasedPrimaryMap, EraseFlag, PrimaryMap
 
 __all__ = ["MaskErase", "PrimaryRegionErase", "primary_map_of"]
 
@@ -109,7 +108,7 @@ class PrimaryRegionErase(MaskErase):
     draws ``alpha ~ U(alpha_range)``, resizes the map bilinearly to the image size, keeps the
     ``floor(alpha * |V|)`` most attended positive pixels (:func:`~primary_mask.refine_mask`) and returns
     ``image * (1 - mask) + fill * mask``. The map comes back with the same values, as an
-    :class:`~primary_mask.primary_map.ErasedPrimaryMap` when pixels were erased (not when the draw said erase
+    :class:`~primary_mask.tv_tensors.ErasedPrimaryMap` when pixels were erased (not when the draw said erase
     but the refined mask was empty, e.g. an all-zero map or alpha * |V| < 1).
 
     Args:

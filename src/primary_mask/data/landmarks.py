@@ -11,8 +11,8 @@ import torch
 import torchvision.transforms.v2.functional as F
 from torchvision import tv_tensors
 
-from primary_mask.dataset import KeyedDatasetWrapper
-from primary_mask.erase_flag import EraseFlag
+from primary_mask.data.wrappers import KeyedDatasetWrapper
+from primary_mask.tv_tensors import EraseFlag
 
 __all__ = ["LandmarkDataset", "LandmarkFolder", "with_landmarks"]
 

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 
 from primary_mask.data.io import read_rgb
+from primary_mask.figures.tiles import erase_row, labelled_grid, write_png
 from primary_mask.store.reader import PrimaryMapStore
 from primary_mask.store.stats import StoreStats
-from primary_mask.viz import erase_row, labelled_grid, write_png
 
-__all__ = ["inspect_grid", "stats_figure"]
+__all__ = ["inspect_grid", "stats_figure", "synth_grid"]
 
 
 def inspect_grid(

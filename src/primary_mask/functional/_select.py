@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from primary_mask._compare import compare_to_float, exact_count_like
+from primary_mask.functional._compare import compare_to_float, exact_count_like
 
 __all__ = ["kth_largest"]
 

@@ -1,4 +1,5 @@
-"""``PrimaryMap``: a torchvision tv_tensor for one fused primary-region map, so v2 geometry moves it."""
+"""The library's tv_tensors: ``PrimaryMap`` (a fused primary-region map that v2 geometry moves with the image,
+bilinearly) and ``EraseFlag`` (whether an erase transform erased the sample)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from torchvision.transforms import InterpolationMode
 
 from primary_mask._checks import check_map_dtype_rank
 
-__all__ = ["ErasedPrimaryMap", "PrimaryMap"]
+__all__ = ["EraseFlag", "ErasedPrimaryMap", "PrimaryMap"]
 
 
 class PrimaryMap(tv_tensors.Mask):
@@ -60,6 +61,18 @@ class ErasedPrimaryMap(PrimaryMap):
     It marks the sample as augmented (q = 0 in Eq. 13) through the rest of the pipeline, so a loader can report
     it (``with_primary_maps(..., return_applied=True)``) and the loss weight gamma can be applied.
     """
+
+
+class EraseFlag(tv_tensors.TVTensor):
+    """A 0-d bool tv_tensor. Put ``EraseFlag()`` (False) into a sample; every erase transform of this library
+    (:class:`~primary_mask.PrimaryRegionErase` and the ablation masks) returns ``EraseFlag(True)`` in its place
+    when it erased at least one pixel, and passes it through otherwise. Other v2 transforms pass it through
+    unchanged (no kernel is registered for it). ``bool(flag)`` reads it; ``default_collate`` stacks flags into a
+    ``(B,)`` bool tensor: the ``q = 0`` samples of Eq. 13 for :func:`~primary_mask.prle_weighted_loss`.
+    """
+
+    def __new__(cls, value: bool = False) -> EraseFlag:
+        return torch.tensor(bool(value)).as_subclass(cls)
 
 
 def _like(out: torch.Tensor, like: PrimaryMap) -> PrimaryMap:

@@ -13,7 +13,7 @@ import torchvision.transforms.v2.functional as F
 from torch.utils.data import Dataset
 
 from primary_mask.functional.erase import resize_maps
-from primary_mask.primary_map import ErasedPrimaryMap, PrimaryMap
+from primary_mask.tv_tensors import ErasedPrimaryMap, PrimaryMap
 
 __all__ = ["MapSource", "PrimaryMapDataset", "with_primary_maps", "keys_from_image_folder"]
 
