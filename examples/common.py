@@ -89,14 +89,15 @@ def dataset_from_spec(spec: str, transform=None):
 
     if not spec.startswith("pseudo:"):
         return DeepfakeImageDataset(items_from_spec(spec), transform=transform)
-    from primary_mask.synth import PseudoFakeDataset, RegionBlend, SelfBlend, load_landmark_folder
+    from primary_mask import LandmarkFolder
+    from primary_mask.synth import PseudoFakeDataset, RegionBlend, SelfBlend
 
     _, opts, split, items = _pseudo_parts(spec)
     synths = {"sbi": SelfBlend, "region": RegionBlend}
     names = opts.get("synth", "sbi,region").split(",")
     if any(n not in synths for n in names):
         raise SystemExit(f"dataset spec {spec!r}: synth must be among {sorted(synths)}")
-    landmarks = load_landmark_folder(opts["landmarks"], [it.key for it in items])
+    landmarks = LandmarkFolder(opts["landmarks"])
     ds = PseudoFakeDataset(
         items,
         landmarks,

@@ -114,7 +114,7 @@ def build_train_set(args, base, store, landmarks=None):
             landmarks,
             transform=v2.Compose(geometry + [erase] + tail),
             missing=args.missing_maps,
-            return_applied=True,
+            return_erased=True,
         )
     if store is None:
         base.transform = v2.Compose(geometry + tail)
@@ -127,7 +127,7 @@ def build_train_set(args, base, store, landmarks=None):
             "static": lambda: StaticRegionErase(args.p, fill),
         }[args.mask]()
         return with_primary_maps(
-            base, store, transform=v2.Compose(geometry + [erase] + tail), missing=args.missing_maps, return_applied=True
+            base, store, transform=v2.Compose(geometry + [erase] + tail), missing=args.missing_maps, return_erased=True
         )
     # gpu: flip image and map together in the loader, erase the batch on the device
     return with_primary_maps(base, store, transform=v2.Compose(geometry), missing=args.missing_maps, return_map=True)
@@ -230,17 +230,18 @@ def main(argv=None) -> dict:
             if args.max_steps is not None and i >= args.max_steps:
                 break
             images, labels = batch[0].to(device, non_blocking=True), batch[1].to(device).float()
-            applied = None
+            was_erased = None
             if batch_erase is not None:
                 maps = batch[2].to(device)
                 images, params = batch_erase(images, maps, return_params=True)
-                images, applied = normalise(images), params.erased
+                images, was_erased = normalise(images), params.erased
             elif store is not None or landmarks is not None:
-                applied = batch[2].to(device)
+                was_erased = batch[2].to(device)
             with torch.autocast(device.type, enabled=device.type == "cuda"):
                 logits = model(images)[:, 0].float()
             per_sample = nnf.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-            loss = prle_weighted_loss(per_sample, applied, args.gamma) if applied is not None else per_sample.mean()
+            weighted = was_erased is not None
+            loss = prle_weighted_loss(per_sample, was_erased, args.gamma) if weighted else per_sample.mean()
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -248,7 +249,7 @@ def main(argv=None) -> dict:
             step += 1
             running += loss.item() * len(labels)
             seen += len(labels)
-            erased += int(applied.sum()) if applied is not None else 0
+            erased += int(was_erased.sum()) if was_erased is not None else 0
             bar.set_postfix(loss=f"{running / seen:.4f}")
         scores = predict(model, val_loader, device, progress=not args.quiet and rank == 0)
         report = detection_report(val_set.labels, scores, val_set.videos)

@@ -9,10 +9,16 @@ from torchvision.transforms import v2
 
 from conftest import smooth_map
 from primary_mask import LandmarkRegionErase, PrimaryMap, RandomRegionErase, StaticRegionErase
-from primary_mask.transforms import FACE_PARTS_68
 from reference import refine_mask_loop
 
 CENTRES = {"eyes": [(30, 35), (62, 35)], "nose": [(46, 52)], "mouth": [(46, 74)]}
+
+# The iBUG 68-point indices of the parts Table IV erases, written out here independently of the library.
+FACE_PARTS_68 = {
+    "eyes": [list(range(36, 42)), list(range(42, 48))],
+    "nose": [list(range(27, 36))],
+    "mouth": [list(range(48, 60))],
+}
 
 
 def landmarks(seed=0):

@@ -26,13 +26,13 @@ def batch(gen, b=6, dtype=torch.uint8):
 def test_equals_the_per_sample_transform_given_the_same_draws(gen, dtype, fill):
     imgs, maps = batch(gen, dtype=dtype)
     params = EraseParams(
-        applied=torch.tensor([True, False, True, True, False, True]),
+        selected=torch.tensor([True, False, True, True, False, True]),
         alpha=torch.tensor([0.9, 0.5, 0.0, 0.33, 1.0, 1.0], dtype=torch.float64),
     )
     out = BatchPrimaryRegionErase(fill=fill)(imgs, maps, params=params)
     for i in range(len(imgs)):
         a = float(params.alpha[i])
-        t = PrimaryRegionErase(p=1.0 if params.applied[i] else 0.0, alpha_range=(a, a), fill=fill)
+        t = PrimaryRegionErase(p=1.0 if params.selected[i] else 0.0, alpha_range=(a, a), fill=fill)
         expected, _ = t(imgs[i], PrimaryMap(maps[i]))
         assert torch.equal(out[i], expected), i
 
@@ -44,7 +44,7 @@ def test_matches_loop_reference_and_accepts_channel_maps(gen):
     big = torch.nn.functional.interpolate(maps.unsqueeze(1), size=(40, 48), mode="bilinear", align_corners=False)[:, 0]
     for i in range(3):
         mask = (
-            refine_mask_loop(big[i], float(params.alpha[i])) if params.applied[i] else torch.zeros(40, 48, dtype=bool)
+            refine_mask_loop(big[i], float(params.alpha[i])) if params.selected[i] else torch.zeros(40, 48, dtype=bool)
         )
         assert torch.equal(out[i], erase_loop(imgs[i], mask, [0, 0, 0]))
 
@@ -53,12 +53,12 @@ def test_params_are_replayable_and_per_sample(gen):
     imgs, maps = batch(gen, b=64)
     module = BatchPrimaryRegionErase(p=0.5, alpha_range=(0.2, 0.9))
     out, params = module(imgs, maps, return_params=True, generator=gen)
-    assert params.applied.dtype == torch.bool and params.alpha.shape == (64,)
+    assert params.selected.dtype == torch.bool and params.alpha.shape == (64,)
     assert 0.2 <= float(params.alpha.min()) and float(params.alpha.max()) <= 0.9
-    assert 12 <= int(params.applied.sum()) <= 52  # Binomial(64, .5), both decisions occur
+    assert 12 <= int(params.selected.sum()) <= 52  # Binomial(64, .5), both decisions occur
     assert torch.equal(module(imgs, maps, params=module.last_params), out)
     unchanged = (out == imgs).flatten(1).all(1)
-    assert torch.equal(unchanged | params.applied, torch.ones(64, dtype=torch.bool))
+    assert torch.equal(unchanged | params.selected, torch.ones(64, dtype=torch.bool))
 
 
 def test_seeded_draws_repeat(gen):
@@ -97,15 +97,15 @@ def test_bad_input(gen):
 
 
 def test_loss_weights_follow_eq13():
-    applied = torch.tensor([True, False, True, False])
-    assert prle_loss_weights(applied, 0.5).tolist() == [0.5, 1.0, 0.5, 1.0]
+    erased = torch.tensor([True, False, True, False])
+    assert prle_loss_weights(erased, 0.5).tolist() == [0.5, 1.0, 0.5, 1.0]
     losses = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    # (1/n) * sum(q*l + (1-q)*gamma*l) with q = not applied, gamma = 0.5: (0.5 + 2 + 1.5 + 4) / 4
-    assert float(prle_weighted_loss(losses, applied, 0.5)) == pytest.approx(2.0)
+    # (1/n) * sum(q*l + (1-q)*gamma*l) with q = not erased, gamma = 0.5: (0.5 + 2 + 1.5 + 4) / 4
+    assert float(prle_weighted_loss(losses, erased, 0.5)) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="gamma"):
-        prle_loss_weights(applied, -1.0)
+        prle_loss_weights(erased, -1.0)
     with pytest.raises(ValueError, match="must both be"):
-        prle_weighted_loss(losses[:3], applied)
+        prle_weighted_loss(losses[:3], erased)
 
 
 def test_erased_flags_only_where_pixels_were_erased(gen):

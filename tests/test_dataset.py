@@ -109,19 +109,19 @@ def test_dataloader_spawn_workers_can_unpickle_everything():
     assert len(batches) == 2 and all(int(b[0].max()) == 0 for b in batches)
 
 
-def test_return_applied_reports_each_erase():
+def test_return_erased_reports_each_erase():
     ds = TensorDataset(torch.full((64, 3, 8, 8), 100, dtype=torch.uint8), torch.zeros(64))
     maps = {"k": torch.ones(8, 8)}
     wrapped = with_primary_maps(
         ds,
         maps,
         keys=lambda i: "k",
-        return_applied=True,
+        return_erased=True,
         transform=v2.Compose([PrimaryRegionErase(p=0.5, alpha_range=(1, 1)), v2.RandomHorizontalFlip()]),
     )
     torch.manual_seed(0)
     rows = [wrapped[i] for i in range(64)]
-    applied = [a for _, _, a in rows]
-    assert 10 < sum(applied) < 54
+    erased = [a for _, _, a in rows]
+    assert 10 < sum(erased) < 54
     for image, _, a in rows:  # erased <=> every pixel zero (the map covers the whole image at alpha = 1)
         assert bool(a) == bool((image == 0).all())

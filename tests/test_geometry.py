@@ -71,9 +71,10 @@ def test_interpolating_ops_keep_continuous_values_and_zero_fill():
 
 @pytest.mark.parametrize("name", sorted(GEOMETRIC))
 def test_the_erased_mark_survives_geometry_after_the_erase(name):
-    from primary_mask.tv_tensors import ErasedPrimaryMap
+    from primary_mask import EraseFlag
 
     img, pmap = marked_sample()
     torch.manual_seed(3)
     pipeline = v2.Compose([PrimaryRegionErase(p=1.0, alpha_range=(1.0, 1.0)), GEOMETRIC[name]])
-    assert isinstance(pipeline(img, pmap)[1], ErasedPrimaryMap)
+    flag = pipeline(img, pmap, EraseFlag())[2]
+    assert isinstance(flag, EraseFlag) and bool(flag)

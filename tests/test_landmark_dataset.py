@@ -19,9 +19,15 @@ from primary_mask import (
     with_landmarks,
 )
 from primary_mask.demo.synthetic_face import face_landmarks
-from primary_mask.transforms import FACE_PARTS_68
 
 LM = face_landmarks(128).astype(np.float32)
+
+# The iBUG 68-point indices of the parts Table IV erases, written out here independently of the library.
+FACE_PARTS_68 = {
+    "eyes": [list(range(36, 42)), list(range(42, 48))],
+    "nose": [list(range(27, 36))],
+    "mouth": [list(range(48, 60))],
+}
 
 
 class Faces(torch.utils.data.Dataset):
@@ -50,10 +56,10 @@ def test_erased_part_follows_resize_and_flip():
         transform=v2.Compose(
             [v2.Resize((64, 64)), v2.RandomHorizontalFlip(1.0), LandmarkRegionErase(p=1.0, parts=["mouth"], margin=0)]
         ),
-        return_applied=True,
+        return_erased=True,
     )
-    image, label, applied = ds[1]
-    assert label == 1 and applied is True and image.shape == (3, 64, 64)
+    image, label, erased = ds[1]
+    assert label == 1 and erased is True and image.shape == (3, 64, 64)
     # the mouth, moved by hand: half size, then mirrored (x -> W - x)
     pts = LM[FACE_PARTS_68["mouth"][0]] * 0.5
     pts[:, 0] = 64 - pts[:, 0]
@@ -66,10 +72,10 @@ def test_erased_part_follows_resize_and_flip():
     )
 
 
-def test_applied_flag_missing_policies_and_bad_landmarks():
+def test_erased_flag_missing_policies_and_bad_landmarks():
     erase = LandmarkRegionErase(p=1.0)
     never = with_landmarks(
-        Faces(), {k: LM for k in Faces.keys}, transform=LandmarkRegionErase(p=0.0), return_applied=True
+        Faces(), {k: LM for k in Faces.keys}, transform=LandmarkRegionErase(p=0.0), return_erased=True
     )
     assert [never[i][2] for i in range(3)] == [False] * 3
     assert len(never[0]) == 3 and len(with_landmarks(Faces(), {k: LM for k in Faces.keys}, transform=erase)[0]) == 2
@@ -77,9 +83,9 @@ def test_applied_flag_missing_policies_and_bad_landmarks():
     partial = {"a/0.png": LM}
     with pytest.raises(KeyError, match="'a/1.png'.*missing='skip'"):
         with_landmarks(Faces(), partial, transform=erase)[1]
-    skip = with_landmarks(Faces(), partial, transform=erase, missing="skip", return_applied=True)
-    image, _, applied = skip[1]
-    assert applied is False and bool((image == 200).all())  # no landmarks: untouched
+    skip = with_landmarks(Faces(), partial, transform=erase, missing="skip", return_erased=True)
+    image, _, erased = skip[1]
+    assert erased is False and bool((image == 200).all())  # no landmarks: untouched
     assert skip[0][2] is True
 
     with pytest.raises(ValueError, match="'a/0.png' must be 68 finite"):
@@ -90,12 +96,12 @@ def test_applied_flag_missing_policies_and_bad_landmarks():
         with_landmarks(Faces(), partial, keys=["x", "y"])
 
 
-def test_applied_collates_for_the_loss_weight():
+def test_erased_collates_for_the_loss_weight():
     ds = with_landmarks(
-        Faces(), {k: LM for k in Faces.keys}, transform=LandmarkRegionErase(p=1.0), missing="error", return_applied=True
+        Faces(), {k: LM for k in Faces.keys}, transform=LandmarkRegionErase(p=1.0), missing="error", return_erased=True
     )
-    images, labels, applied = next(iter(DataLoader(ds, batch_size=3)))
-    assert images.shape == (3, 3, 128, 128) and applied.dtype == torch.bool and applied.tolist() == [True] * 3
+    images, labels, erased = next(iter(DataLoader(ds, batch_size=3)))
+    assert images.shape == (3, 3, 128, 128) and erased.dtype == torch.bool and erased.tolist() == [True] * 3
 
 
 def test_landmark_folder_reads_both_names_on_demand(tmp_path):
@@ -115,7 +121,7 @@ def test_landmark_folder_reads_both_names_on_demand(tmp_path):
     assert np.array_equal(custom["anything"], LM + 1)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         LandmarkFolder(tmp_path / "nope")
-    ds = with_landmarks(Faces(), folder, transform=LandmarkRegionErase(p=1.0), missing="skip", return_applied=True)
+    ds = with_landmarks(Faces(), folder, transform=LandmarkRegionErase(p=1.0), missing="skip", return_erased=True)
     assert [ds[i][2] for i in range(3)] == [True, True, False]
 
 

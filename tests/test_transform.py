@@ -168,7 +168,7 @@ def test_make_params_can_be_replayed(gen):
     img, m = sample(gen)
     t = PrimaryRegionErase(p=1.0, alpha_range=(0.3, 0.8), generator=gen)
     params = t.make_params([img, PrimaryMap(m)])
-    assert params["applied"] and 0.3 <= params["alpha"] <= 0.8
+    assert params["selected"] and 0.3 <= params["alpha"] <= 0.8
     assert torch.equal(params["mask"], refine_mask_loop(m, params["alpha"]))
     assert torch.equal(t.transform(img, params), erase_loop(img, params["mask"], [0, 0, 0]))
 
@@ -234,11 +234,12 @@ def test_composes_with_other_v2_transforms(gen):
     assert torch.equal(pm, PrimaryMap(m))  # colour ops leave the map alone
 
 
-def test_map_marks_the_sample_only_when_pixels_were_erased(gen):
-    from primary_mask.tv_tensors import ErasedPrimaryMap
+def test_flag_marks_the_sample_only_when_pixels_were_erased(gen):
+    from primary_mask import EraseFlag
 
     img, m = sample(gen)
     t = PrimaryRegionErase(p=1, alpha_range=(1, 1))
-    assert isinstance(t(img, PrimaryMap(m))[1], ErasedPrimaryMap)
-    assert type(t(img, PrimaryMap(torch.zeros_like(m)))[1]) is PrimaryMap  # drawn, but nothing to erase
-    assert type(PrimaryRegionErase(p=0)(img, PrimaryMap(m))[1]) is PrimaryMap
+    assert bool(t(img, PrimaryMap(m), EraseFlag())[2])
+    assert not bool(t(img, PrimaryMap(torch.zeros_like(m)), EraseFlag())[2])  # drawn, but nothing to erase
+    assert not bool(PrimaryRegionErase(p=0)(img, PrimaryMap(m), EraseFlag())[2])
+    assert type(t(img, PrimaryMap(m))[1]) is PrimaryMap  # the map itself is returned unchanged

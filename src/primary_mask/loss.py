@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 __all__ = ["prle_loss_weights", "prle_weighted_loss"]
 
 
-def prle_loss_weights(applied: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
+def _erased_arg(erased: torch.Tensor | None, applied: torch.Tensor | None) -> torch.Tensor:
+    if applied is not None:
+        warnings.warn("the 'applied' argument is deprecated; pass erased=", DeprecationWarning, stacklevel=3)
+        erased = applied if erased is None else erased
+    if not isinstance(erased, torch.Tensor) or erased.ndim != 1:
+        raise ValueError("erased must be a (B,) bool tensor")
+    return erased
+
+
+def prle_loss_weights(
+    erased: torch.Tensor | None = None, gamma: float = 1.0, *, applied: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-sample weights of Eq. 13: ``gamma`` where the sample was erased (q = 0), 1 where it was not.
 
-    ``applied``: (B,) bool tensor (e.g. ``EraseParams.applied``). Returns a float32 (B,) tensor on its device.
+    ``erased``: (B,) bool tensor (``EraseParams.erased``, or the flags a wrapper returns with
+    ``return_erased=True``); ``applied`` is its deprecated name. Returns a float32 (B,) tensor on its device.
     """
-    if not isinstance(applied, torch.Tensor) or applied.ndim != 1:
-        raise ValueError("applied must be a (B,) bool tensor")
+    erased = _erased_arg(erased, applied)
     if gamma < 0:
         raise ValueError(f"gamma must be >= 0, got {gamma}")
-    one = torch.ones(applied.shape, dtype=torch.float32, device=applied.device)
-    return torch.where(applied.bool(), one * float(gamma), one)
+    one = torch.ones(erased.shape, dtype=torch.float32, device=erased.device)
+    return torch.where(erased.bool(), one * float(gamma), one)
 
 
-def prle_weighted_loss(per_sample_loss: torch.Tensor, applied: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
+def prle_weighted_loss(
+    per_sample_loss: torch.Tensor,
+    erased: torch.Tensor | None = None,
+    gamma: float = 1.0,
+    *,
+    applied: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Mean over the batch of ``w_i * loss_i`` with the Eq. 13 weights; ``per_sample_loss`` is (B,).
 
     Use a criterion with ``reduction="none"``, e.g.
-    ``prle_weighted_loss(F.binary_cross_entropy_with_logits(logits, y, reduction="none"), params.applied, 1.0)``.
+    ``prle_weighted_loss(F.binary_cross_entropy_with_logits(logits, y, reduction="none"), params.erased, 1.0)``.
     """
-    if per_sample_loss.shape != applied.shape:
+    erased = _erased_arg(erased, applied)
+    if per_sample_loss.shape != erased.shape:
         raise ValueError(
-            f"per_sample_loss {tuple(per_sample_loss.shape)} and applied {tuple(applied.shape)} must both be (B,)"
+            f"per_sample_loss {tuple(per_sample_loss.shape)} and erased {tuple(erased.shape)} must both be (B,)"
         )
-    weights = prle_loss_weights(applied, gamma).to(per_sample_loss.dtype)
+    weights = prle_loss_weights(erased, gamma).to(per_sample_loss.dtype)
     return (per_sample_loss * weights).mean()

@@ -3,6 +3,7 @@ bilinearly) and ``EraseFlag`` (whether an erase transform erased the sample)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -12,7 +13,7 @@ from torchvision.transforms import InterpolationMode
 
 from primary_mask._checks import check_map_dtype_rank
 
-__all__ = ["EraseFlag", "ErasedPrimaryMap", "PrimaryMap"]
+__all__ = ["EraseFlag", "PrimaryMap"]
 
 
 class PrimaryMap(tv_tensors.Mask):
@@ -55,18 +56,14 @@ class PrimaryMap(tv_tensors.Mask):
         return tensor.as_subclass(cls)
 
 
-class ErasedPrimaryMap(PrimaryMap):
-    """The map of an image that :class:`~primary_mask.PrimaryRegionErase` did erase (same values).
-
-    It marks the sample as augmented (q = 0 in Eq. 13) through the rest of the pipeline, so a loader can report
-    it (``with_primary_maps(..., return_applied=True)``) and the loss weight gamma can be applied.
-    """
-
-
 class EraseFlag(tv_tensors.TVTensor):
-    """A 0-d bool tv_tensor. Put ``EraseFlag()`` (False) into a sample; every erase transform of this library
+    """Whether the sample was erased: the library's one marker for it. A 0-d bool tv_tensor.
+
+    Put ``EraseFlag()`` (False) into a sample; every erase transform of this library
     (:class:`~primary_mask.PrimaryRegionErase` and the ablation masks) returns ``EraseFlag(True)`` in its place
-    when it erased at least one pixel, and passes it through otherwise. Other v2 transforms pass it through
+    when it erased at least one pixel, and passes it through otherwise (not selected by ``p``, or selected but
+    nothing to erase: an all-zero map, ``alpha * |V| < 1``). The dataset wrappers put one in every sample and
+    return it with ``return_erased=True``. Other v2 transforms pass it through
     unchanged (no kernel is registered for it). ``bool(flag)`` reads it; ``default_collate`` stacks flags into a
     ``(B,)`` bool tensor: the ``q = 0`` samples of Eq. 13 for :func:`~primary_mask.prle_weighted_loss`.
     """
@@ -76,7 +73,7 @@ class EraseFlag(tv_tensors.TVTensor):
 
 
 def _like(out: torch.Tensor, like: PrimaryMap) -> PrimaryMap:
-    """Wrap a kernel's plain output as the input's own class (PrimaryMap or ErasedPrimaryMap)."""
+    """Wrap a kernel's plain output as the input's own class (PrimaryMap or a user's subclass)."""
     return out.as_subclass(type(like))
 
 
@@ -127,3 +124,19 @@ def _zero(fill: Any) -> Any:
 
 
 _register_bilinear_kernels()
+
+
+class _ErasedPrimaryMap(PrimaryMap):
+    """Deprecated: before 0.2 the erase transforms marked an erased sample by returning its map as this class."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ErasedPrimaryMap":
+        warnings.warn(
+            "ErasedPrimaryMap is deprecated and no longer produced: the erase transforms now mark an erased sample "
+            "with EraseFlag(True); put EraseFlag() into the sample (the dataset wrappers do) and read bool(flag)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _ErasedPrimaryMap
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,10 +11,20 @@ import torch
 import torchvision.transforms.v2.functional as F
 from torchvision import tv_tensors
 
-from primary_mask.data.wrappers import KeyedDatasetWrapper
+from primary_mask.data.wrappers import KeyedDatasetWrapper, return_erased_arg
 from primary_mask.tv_tensors import EraseFlag
 
-__all__ = ["LandmarkDataset", "LandmarkFolder", "with_landmarks"]
+__all__ = ["PARTS_68", "LandmarkDataset", "LandmarkFolder", "with_landmarks"]
+
+# The dlib / iBUG 68-point layout (what dlib, DeepfakeBench and SBI store): indices of each part's points.
+PARTS_68 = {
+    "jaw": list(range(0, 17)),
+    "brows": list(range(17, 27)),
+    "nose": list(range(27, 36)),
+    "left_eye": list(range(36, 42)),
+    "right_eye": list(range(42, 48)),
+    "mouth": list(range(48, 60)),
+}
 
 
 class LandmarkFolder(Mapping):
@@ -71,11 +81,12 @@ class LandmarkDataset(KeyedDatasetWrapper):
         keys: Sequence[str] | Callable[[int], str] | None = None,
         transform: Callable[..., Any] | None = None,
         missing: str = "error",
-        return_applied: bool = False,
+        return_erased: bool = False,
+        return_applied: bool | None = None,
     ) -> None:
         super().__init__(dataset, keys, transform, missing)
         self.landmarks = landmarks
-        self.return_applied = return_applied
+        self.return_erased = return_erased_arg(return_erased, return_applied)
 
     def load_points(self, key: str, size: tuple[int, int]) -> tv_tensors.KeyPoints:
         try:
@@ -96,7 +107,7 @@ class LandmarkDataset(KeyedDatasetWrapper):
         flag = EraseFlag()
         if self.transform is not None:
             image, points, flag = self.transform(image, points, flag)
-        return (image, *rest, bool(flag)) if self.return_applied else (image, *rest)
+        return (image, *rest, bool(flag)) if self.return_erased else (image, *rest)
 
 
 def with_landmarks(
@@ -105,7 +116,8 @@ def with_landmarks(
     keys: Sequence[str] | Callable[[int], str] | None = None,
     transform: Callable[..., Any] | None = None,
     missing: str = "error",
-    return_applied: bool = False,
+    return_erased: bool = False,
+    return_applied: bool | None = None,
 ) -> LandmarkDataset:
     """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, KeyPoints, flag)``.
 
@@ -118,9 +130,10 @@ def with_landmarks(
             ``v2.Compose([v2.Resize(256), v2.RandomHorizontalFlip(), LandmarkRegionErase(0.5), v2.ToDtype(...)])``;
             geometric transforms move the ``tv_tensors.KeyPoints`` with the image.
         missing: ``"error"`` raises ``KeyError`` naming the key; ``"skip"`` passes no points (not erased).
-        return_applied: also return whether the image was erased (the :class:`EraseFlag`), for gamma (Eq. 13).
+        return_erased: also return whether the image was erased (the :class:`EraseFlag`), for gamma (Eq. 13).
+        return_applied: deprecated name of ``return_erased``.
 
-    Returns a dataset yielding ``(image, label, *rest)``, then ``applied`` (a bool) with ``return_applied``.
+    Returns a dataset yielding ``(image, label, *rest)``, then ``erased`` (a bool) with ``return_erased``.
     Landmarks that are not 68 finite points raise ``ValueError`` naming the key.
     """
-    return LandmarkDataset(dataset, landmarks, keys, transform, missing, return_applied)
+    return LandmarkDataset(dataset, landmarks, keys, transform, missing, return_erased, return_applied)

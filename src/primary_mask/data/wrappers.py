@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ import torchvision.transforms.v2.functional as F
 from torch.utils.data import Dataset
 
 from primary_mask.functional.erase import resize_maps
-from primary_mask.tv_tensors import ErasedPrimaryMap, PrimaryMap
+from primary_mask.tv_tensors import EraseFlag, PrimaryMap
 
 __all__ = ["MapSource", "PrimaryMapDataset", "with_primary_maps", "keys_from_image_folder"]
 
@@ -52,9 +53,19 @@ def resolve_keys(dataset: Any, keys: Sequence[str] | Callable[[int], str] | None
     return keys
 
 
+def return_erased_arg(return_erased: bool, return_applied: bool | None) -> bool:
+    """``return_erased``, or the deprecated ``return_applied`` when that was given."""
+    if return_applied is None:
+        return bool(return_erased)
+    warnings.warn("return_applied is deprecated; pass return_erased", DeprecationWarning, stacklevel=3)
+    return bool(return_applied)
+
+
 class KeyedDatasetWrapper(Dataset):
     """Base of the wrappers that add per-key data (maps, landmarks) to a dataset yielding ``(image, label,
-    *rest)``: holds ``dataset``, one key per sample, ``transform`` and the ``missing`` policy."""
+    *rest)``: holds ``dataset``, one key per sample, ``transform`` and the ``missing`` policy: the one place that
+    decides what a sample without data gets (``"error"``: ``KeyError`` naming the key; ``"skip"``: data that
+    erases nothing)."""
 
     def __init__(
         self,
@@ -97,13 +108,14 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         missing: str = "error",
         resize_to_image: bool = True,
         return_map: bool = False,
-        return_applied: bool = False,
+        return_erased: bool = False,
+        return_applied: bool | None = None,
     ) -> None:
         super().__init__(dataset, keys, transform, missing)
         self.maps = maps
         self.resize_to_image = resize_to_image
         self.return_map = return_map
-        self.return_applied = return_applied
+        self.return_erased = return_erased_arg(return_erased, return_applied)
 
     def load_map(self, key: str, size: tuple[int, int]) -> PrimaryMap:
         try:
@@ -127,11 +139,10 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
     def __getitem__(self, index: int) -> tuple[Any, ...]:
         image, rest = self.image_and_rest(index)
         pmap = self.load_map(self.key(index), tuple(F.get_size(image)))
+        flag = EraseFlag()
         if self.transform is not None:
-            image, pmap = self.transform(image, pmap)
-        extra = ((pmap,) if self.return_map else ()) + (
-            (isinstance(pmap, ErasedPrimaryMap),) if self.return_applied else ()
-        )
+            image, pmap, flag = self.transform(image, pmap, flag)
+        extra = ((pmap,) if self.return_map else ()) + ((bool(flag),) if self.return_erased else ())
         return (image, *rest, *extra)
 
 
@@ -143,24 +154,30 @@ def with_primary_maps(
     missing: str = "error",
     resize_to_image: bool = True,
     return_map: bool = False,
-    return_applied: bool = False,
+    return_erased: bool = False,
+    return_applied: bool | None = None,
 ) -> PrimaryMapDataset:
-    """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, PrimaryMap)``.
+    """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, PrimaryMap, EraseFlag)``.
 
     Args:
         dataset: any map-style dataset whose items are tuples with the image first (PIL or tensor).
         maps: ``maps[key] -> (h, w)`` tensor/array (a dict or a map store).
         keys: one key per sample, a callable ``index -> key``, or None to derive them from an ImageFolder
             (paths relative to its root, POSIX form).
-        transform: a v2 pipeline called as ``transform(image, primary_map)``, e.g.
-            ``v2.Compose([v2.RandomResizedCrop(224), PrimaryRegionErase(0.5, (0.5, 1.0)), v2.ToDtype(...)])``.
+        transform: a v2 pipeline called as ``transform(image, primary_map, flag)`` that returns all three, e.g.
+            ``v2.Compose([v2.RandomResizedCrop(224), PrimaryRegionErase(0.5, (0.5, 1.0)), v2.ToDtype(...)])``
+            (v2 transforms pass the :class:`~primary_mask.EraseFlag` through; the erase transforms set it).
         missing: ``"error"`` raises ``KeyError`` naming the key; ``"skip"`` uses an empty map (not erased).
         resize_to_image: resize the map bilinearly to the image size first, so that pixel-based geometric
             transforms (crops, pads) move image and map consistently.
         return_map: also return the transformed map.
-        return_applied: also return whether the image was erased (for the Eq. 13 weight gamma).
+        return_erased: also return whether pixels of the image were erased (a bool, from the
+            :class:`~primary_mask.EraseFlag`), for the Eq. 13 weight gamma.
+        return_applied: deprecated name of ``return_erased``.
 
-    Returns a dataset yielding ``(image, label, *rest)``, then ``map`` with ``return_map``, then ``applied``
-    with ``return_applied``. ``keys=None`` uses ``dataset.keys`` when the dataset has that list.
+    Returns a dataset yielding ``(image, label, *rest)``, then ``map`` with ``return_map``, then ``erased``
+    with ``return_erased``. ``keys=None`` uses ``dataset.keys`` when the dataset has that list.
     """
-    return PrimaryMapDataset(dataset, maps, keys, transform, missing, resize_to_image, return_map, return_applied)
+    return PrimaryMapDataset(
+        dataset, maps, keys, transform, missing, resize_to_image, return_map, return_erased, return_applied
+    )

@@ -6,8 +6,18 @@ from primary_mask.functional.erase import (
     erase,
     make_fill,
     primary_region_erase,
+    primary_region_mask,
     resize_maps,
 )
 from primary_mask.functional.refine import refine_mask
 
-__all__ = ["FILL_MODES", "check_fill", "erase", "make_fill", "primary_region_erase", "refine_mask", "resize_maps"]
+__all__ = [
+    "FILL_MODES",
+    "check_fill",
+    "erase",
+    "make_fill",
+    "primary_region_erase",
+    "primary_region_mask",
+    "refine_mask",
+    "resize_maps",
+]

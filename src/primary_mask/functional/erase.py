@@ -1,7 +1,11 @@
-"""Erasing kernels: resize maps to the image, resolve the fill, and blend ``image*(1-mask) + fill*mask``."""
+"""Erasing kernels: resize maps to the image, refine them into masks, resolve the fill, and blend
+``image*(1-mask) + fill*mask``. ``primary_region_erase`` is the composition both erase transforms reach:
+``PrimaryRegionErase`` calls its two halves (``primary_region_mask`` when it draws its parameters, ``erase`` when
+it applies them, as torchvision's ``RandomErasing`` calls ``F.erase``), ``BatchPrimaryRegionErase`` calls it whole."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from numbers import Number
 
@@ -11,7 +15,16 @@ import torch.nn.functional as nnf
 from primary_mask._checks import check_alpha, check_map_dtype_rank
 from primary_mask.functional.refine import refine_mask
 
-__all__ = ["Fill", "FILL_MODES", "check_fill", "resize_maps", "make_fill", "erase", "primary_region_erase"]
+__all__ = [
+    "Fill",
+    "FILL_MODES",
+    "check_fill",
+    "resize_maps",
+    "make_fill",
+    "erase",
+    "primary_region_mask",
+    "primary_region_erase",
+]
 
 Fill = float | int | Sequence[float] | str
 FILL_MODES = ("uniform", "normal", "mean")
@@ -116,15 +129,25 @@ def erase(images: torch.Tensor, masks: torch.Tensor, fill_values: torch.Tensor, 
     return images.copy_(out) if inplace else out
 
 
+def primary_region_mask(maps: torch.Tensor, size: tuple[int, int], alpha: float | torch.Tensor) -> torch.Tensor:
+    """Eq. 9-10 at image size: ``(B, h, w)`` maps resized bilinearly to ``size`` (:func:`resize_maps`), then the
+    ``floor(alpha * |V|)`` most attended positive pixels of each (:func:`~primary_mask.refine_mask`).
+
+    ``alpha``: a float or a ``(B,)`` tensor in [0, 1]. Returns ``(B, H, W)`` bool on the maps' device. Errors as
+    :func:`~primary_mask.refine_mask` (NaN/inf or negative maps, alpha out of range)."""
+    return refine_mask(resize_maps(maps, size), alpha)
+
+
 def primary_region_erase(
     images: torch.Tensor,
     maps: torch.Tensor,
     alpha: float | torch.Tensor,
     fill: Fill = 0.0,
-    applied: torch.Tensor | None = None,
+    selected: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     inplace: bool = False,
     return_masks: bool = False,
+    applied: torch.Tensor | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Functional PRLE erase (Eq. 9-12) for a batch: refine each map with its alpha and erase the image.
 
@@ -133,13 +156,24 @@ def primary_region_erase(
         maps: ``(B, h, w)`` or ``(B, 1, h, w)`` maps (uint8 or float, >= 0); resized bilinearly to (H, W).
         alpha: float or ``(B,)`` tensor in [0, 1].
         fill: see :func:`make_fill`.
-        applied: optional ``(B,)`` bool tensor; samples with False are returned unchanged.
+        selected: optional ``(B,)`` bool tensor, the Bernoulli(p) draw; samples with False are returned unchanged.
         generator: for the noise fills.
         inplace: write into ``images`` instead of a copy.
+        applied: deprecated name of ``selected``.
 
     Returns ``(B, C, H, W)`` tensor, same dtype and device as ``images``; with ``return_masks`` also the
-    ``(B, H, W)`` bool masks that were erased.
+    ``(B, H, W)`` bool masks that were erased (a sample was erased when its mask has a True pixel).
+
+    Example:
+        >>> images = torch.full((2, 3, 4, 4), 200, dtype=torch.uint8)
+        >>> maps = torch.zeros(2, 4, 4); maps[:, 1, 1], maps[:, 2, 2] = 0.9, 0.5
+        >>> out = primary_region_erase(images, maps, alpha=torch.tensor([0.5, 1.0]))
+        >>> out[0, 0].eq(0).nonzero().tolist(), out[1, 0].eq(0).nonzero().tolist()
+        ([[1, 1]], [[1, 1], [2, 2]])
     """
+    if applied is not None:
+        warnings.warn("primary_region_erase(applied=...) is deprecated; pass selected=...", DeprecationWarning, 2)
+        selected = applied if selected is None else selected
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must be a (B, C, H, W) tensor, got {shape}")
@@ -154,11 +188,11 @@ def primary_region_erase(
         )
     b = images.shape[0]
     alpha_t = check_alpha(alpha, b).to(images.device).expand(b)
-    if applied is not None:
-        if applied.shape != (b,):
-            raise ValueError(f"applied must be a ({b},) bool tensor, got shape {tuple(applied.shape)}")
-        alpha_t = torch.where(applied.to(images.device).bool(), alpha_t, torch.zeros_like(alpha_t))
-    masks = refine_mask(resize_maps(maps.to(images.device), images.shape[-2:]), alpha_t)
+    if selected is not None:
+        if selected.shape != (b,):
+            raise ValueError(f"selected must be a ({b},) bool tensor, got shape {tuple(selected.shape)}")
+        alpha_t = torch.where(selected.to(images.device).bool(), alpha_t, torch.zeros_like(alpha_t))
+    masks = primary_region_mask(maps.to(images.device), images.shape[-2:], alpha_t)
     fill_values = make_fill(images, check_fill(fill), generator)
     out = erase(images, masks, fill_values, inplace=inplace)
     return (out, masks) if return_masks else out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from tqdm import tqdm
 
 from primary_mask.data.image_list import ImageItem
 from primary_mask.data.io import read_rgb
+from primary_mask.data.landmarks import LandmarkFolder
 
 __all__ = ["PseudoFakeDataset", "extract_landmarks", "load_landmark_folder"]
 
@@ -43,9 +45,13 @@ def extract_landmarks(
 
 
 def load_landmark_folder(folder: str | Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    """``{key: (68, 2) array}`` for the keys whose ``folder/<key>.npy`` exists (DeepfakeBench stores them so)."""
-    folder = Path(folder)
-    return {k: np.load(folder / f"{k}.npy") for k in keys if (folder / f"{k}.npy").exists()}
+    """Deprecated: ``LandmarkFolder(folder)`` is the mapping ``key -> (68, 2)`` over such a folder (loaded on
+    access); ``PseudoFakeDataset`` and ``with_landmarks`` take it directly."""
+    warnings.warn(
+        "load_landmark_folder is deprecated; pass primary_mask.LandmarkFolder(folder) instead", DeprecationWarning, 2
+    )
+    landmarks = LandmarkFolder(folder)
+    return {k: landmarks[k] for k in keys if k in landmarks}
 
 
 class PseudoFakeDataset(Dataset):

@@ -8,17 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PARTS_68", "check_landmarks", "DlibLandmarks"]
+from primary_mask.data.landmarks import PARTS_68
 
-# dlib / iBUG 68-point layout
-PARTS_68 = {
-    "jaw": list(range(0, 17)),
-    "brows": list(range(17, 27)),
-    "nose": list(range(27, 36)),
-    "left_eye": list(range(36, 42)),
-    "right_eye": list(range(42, 48)),
-    "mouth": list(range(48, 60)),
-}
+__all__ = ["PARTS_68", "check_landmarks", "DlibLandmarks"]
 
 
 def check_landmarks(landmarks, size: tuple[int, int], name: str = "landmarks") -> np.ndarray:

@@ -1,11 +1,11 @@
 """Transforms: the per-sample v2 transform, its batched device twin, and the ablation masks."""
 
-from primary_mask.transforms.ablation import FACE_PARTS_68, LandmarkRegionErase, RandomRegionErase, StaticRegionErase
+from primary_mask.transforms.ablation import ERASE_PARTS, LandmarkRegionErase, RandomRegionErase, StaticRegionErase
 from primary_mask.transforms.batch import BatchPrimaryRegionErase, EraseParams
 from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase
 
 __all__ = [
-    "FACE_PARTS_68",
+    "ERASE_PARTS",
     "BatchPrimaryRegionErase",
     "EraseParams",
     "LandmarkRegionErase",
@@ -14,3 +14,11 @@ __all__ = [
     "RandomRegionErase",
     "StaticRegionErase",
 ]
+
+
+def __getattr__(name: str):
+    if name == "FACE_PARTS_68":  # deprecated; the warning comes from ablation
+        from primary_mask.transforms import ablation
+
+        return ablation.FACE_PARTS_68
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import cv2
@@ -10,17 +11,26 @@ import numpy as np
 import torch
 from torchvision import tv_tensors
 
+from primary_mask.data.landmarks import PARTS_68
 from primary_mask.functional.erase import Fill
 from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase
 
-__all__ = ["FACE_PARTS_68", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
+__all__ = ["ERASE_PARTS", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
 
-# dlib / iBUG 68-point indices of the parts Table IV erases; each part is one or more convex polygons.
-FACE_PARTS_68 = {
-    "eyes": [list(range(36, 42)), list(range(42, 48))],
-    "nose": [list(range(27, 36))],
-    "mouth": [list(range(48, 60))],
-}
+# The parts Table IV erases, each one or more convex polygons of the 68-point layout (PARTS_68).
+ERASE_PARTS = {"eyes": ("left_eye", "right_eye"), "nose": ("nose",), "mouth": ("mouth",)}
+
+
+def __getattr__(name: str):
+    if name == "FACE_PARTS_68":
+        warnings.warn(
+            "FACE_PARTS_68 is deprecated: the part polygons are ERASE_PARTS (names) of PARTS_68 (indices), "
+            "from primary_mask.transforms.ablation and primary_mask.data.landmarks",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return {part: [PARTS_68[name] for name in names] for part, names in ERASE_PARTS.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RandomRegionErase(PrimaryRegionErase):
@@ -46,15 +56,14 @@ class RandomRegionErase(PrimaryRegionErase):
             raise ValueError(f"aspect_range must be 0 < low <= high, got {aspect_range}")
         self.aspect_range = (lo, hi)
 
-    def draw_mask(self, flat_inputs, size, gen, u, applied):
-        params = super().draw_mask(flat_inputs, size, gen, u, applied)  # alpha and the primary region
-        if params["mask"] is None:
-            return params
+    def make_mask(self, source, size, u, generator):
+        params = super().make_mask(source, size, u, generator)  # alpha and the primary region
         area = int(params["mask"].sum())
         mask = torch.zeros(size, dtype=torch.bool)
         if area == 0:
             return {"alpha": params["alpha"], "mask": mask}
-        r = torch.rand(3, generator=gen, dtype=torch.float64, device=gen.device if gen is not None else None).tolist()
+        device = generator.device if generator is not None else None
+        r = torch.rand(3, generator=generator, dtype=torch.float64, device=device).tolist()
         aspect = math.exp(math.log(self.aspect_range[0]) + r[0] * math.log(self.aspect_range[1] / self.aspect_range[0]))
         height, width = size
         h = min(height, max(1, round(math.sqrt(area / aspect))))
@@ -74,6 +83,10 @@ class LandmarkRegionErase(MaskErase):
     landmarks, see ``with_landmarks(..., missing="skip")``) erase nothing. ``TypeError``/``ValueError`` otherwise.
     """
 
+    needs = tv_tensors.KeyPoints
+    needs_label = "one tv_tensors.KeyPoints of 68 landmarks"
+    source_hint = "wrap your dataset with primary_mask.with_landmarks, or pass tv_tensors.KeyPoints of 68 points"
+
     def __init__(
         self,
         p: float = 0.5,
@@ -84,32 +97,30 @@ class LandmarkRegionErase(MaskErase):
         inplace: bool = False,
     ) -> None:
         super().__init__(p, fill, generator, inplace)
-        unknown = [part for part in parts if part not in FACE_PARTS_68]
+        unknown = [part for part in parts if part not in ERASE_PARTS]
         if not parts or unknown:
-            raise ValueError(f"parts must be a non-empty subset of {tuple(FACE_PARTS_68)}, got {tuple(parts)}")
+            raise ValueError(f"parts must be a non-empty subset of {tuple(ERASE_PARTS)}, got {tuple(parts)}")
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
         self.parts, self.margin = tuple(parts), float(margin)
 
-    def draw_mask(self, flat_inputs, size, gen, u, applied):
-        points = [x for x in flat_inputs if isinstance(x, tv_tensors.KeyPoints)]
-        if len(points) != 1:
-            raise TypeError(f"LandmarkRegionErase needs one tv_tensors.KeyPoints of 68 landmarks, got {len(points)}")
-        xy = points[0].as_subclass(torch.Tensor).reshape(-1, 2)
+    def check_source(self, source):
+        xy = source.reshape(-1, 2)
         if xy.shape[0] not in (0, 68):
             raise ValueError(f"LandmarkRegionErase needs 68 landmarks (or none), got {xy.shape[0]}")
         if not bool(torch.isfinite(xy).all()):
             raise ValueError("landmarks contain NaN or inf")
+
+    def make_mask(self, source, size, u, generator):
+        xy = source.reshape(-1, 2)
         part = self.parts[min(int(u * len(self.parts)), len(self.parts) - 1)]
-        if not applied:
-            return {"part": part, "mask": None}
         if xy.shape[0] == 0:  # a face without landmarks: nothing to erase
             return {"part": part, "mask": torch.zeros(size, dtype=torch.bool)}
         canvas = np.zeros(size, np.uint8)
         xy = xy.detach().cpu().double().numpy()
         extent = 0.0
-        for polygon in FACE_PARTS_68[part]:
-            pts = xy[polygon]
+        for polygon in ERASE_PARTS[part]:
+            pts = xy[PARTS_68[polygon]]
             extent = max(extent, float(np.ptp(pts, axis=0).max()))
             hull = cv2.convexHull(np.round(pts * 16).astype(np.int32))  # 1/16-pixel precision (shift=4)
             cv2.fillConvexPoly(canvas, hull, 1, lineType=cv2.LINE_8, shift=4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,19 +15,42 @@ from primary_mask.functional.erase import Fill, check_fill, primary_region_erase
 __all__ = ["EraseParams", "BatchPrimaryRegionErase"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class EraseParams:
-    """Per-sample draws of one batch: ``applied`` (B,) bool (the Bernoulli(p) decision) and ``alpha`` (B,)
-    float64. After a forward pass, ``erased`` (B,) bool says which images really lost pixels (applied, and a
-    non-empty refined mask): use it for the Eq. 13 weight. Replaying params re-draws nothing."""
+    """Per-sample draws of one batch: ``selected`` (B,) bool (the Bernoulli(p) decision) and ``alpha`` (B,)
+    float64. After a forward pass, ``erased`` (B,) bool says which images really lost pixels (selected, and a
+    non-empty refined mask): use it for the Eq. 13 weight. Replaying params re-draws nothing. ``applied`` is the
+    deprecated name of ``selected`` (as a keyword and an attribute)."""
 
-    applied: torch.Tensor
+    selected: torch.Tensor
     alpha: torch.Tensor
     erased: torch.Tensor | None = None
 
+    def __init__(
+        self,
+        selected: torch.Tensor | None = None,
+        alpha: torch.Tensor | None = None,
+        erased: torch.Tensor | None = None,
+        *,
+        applied: torch.Tensor | None = None,
+    ) -> None:
+        if applied is not None:
+            warnings.warn("EraseParams(applied=...) is deprecated; pass selected=...", DeprecationWarning, 2)
+            selected = applied if selected is None else selected
+        if selected is None or alpha is None:
+            raise TypeError("EraseParams needs selected and alpha")
+        object.__setattr__(self, "selected", selected)
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "erased", erased)
+
+    @property
+    def applied(self) -> torch.Tensor:
+        warnings.warn("EraseParams.applied is deprecated; read .selected", DeprecationWarning, 2)
+        return self.selected
+
     def to(self, device: torch.device | str) -> EraseParams:
         erased = None if self.erased is None else self.erased.to(device)
-        return EraseParams(self.applied.to(device), self.alpha.to(device), erased)
+        return EraseParams(self.selected.to(device), self.alpha.to(device), erased)
 
 
 class BatchPrimaryRegionErase(nn.Module):
@@ -43,7 +67,8 @@ class BatchPrimaryRegionErase(nn.Module):
       ``return_params=True``; ``params.erased`` feeds :func:`~primary_mask.prle_loss_weights` (Eq. 13).
 
     Sample ``i`` equals :class:`~primary_mask.PrimaryRegionErase` applied to it with the same decision and
-    alpha. Parameters are drawn on the images' device from ``generator`` (or the global RNG).
+    alpha: both reach :func:`~primary_mask.functional.primary_region_erase`'s kernels. Parameters are drawn on the
+    images' device from ``generator`` (or the global RNG).
     """
 
     def __init__(
@@ -69,11 +94,11 @@ class BatchPrimaryRegionErase(nn.Module):
         device: torch.device | str = "cpu",
         generator: torch.Generator | None = None,
     ) -> EraseParams:
-        """Draw ``applied ~ Bernoulli(p)`` and ``alpha ~ U(alpha_range)`` for each of ``batch_size`` samples."""
+        """Draw ``selected ~ Bernoulli(p)`` and ``alpha ~ U(alpha_range)`` for each of ``batch_size`` samples."""
         gen_device = generator.device if generator is not None else device
         draws = torch.rand((2, batch_size), generator=generator, device=gen_device, dtype=torch.float64)
         lo, hi = self.alpha_range
-        return EraseParams(applied=(draws[0] < self.p).to(device), alpha=(lo + (hi - lo) * draws[1]).to(device))
+        return EraseParams(selected=(draws[0] < self.p).to(device), alpha=(lo + (hi - lo) * draws[1]).to(device))
 
     def forward(
         self,
@@ -89,9 +114,9 @@ class BatchPrimaryRegionErase(nn.Module):
         b = images.shape[0]
         if params is None:
             params = self.draw_params(b, images.device, generator)
-        elif params.applied.shape != (b,) or params.alpha.shape != (b,):
+        elif params.selected.shape != (b,) or params.alpha.shape != (b,):
             raise ValueError(
-                f"params were drawn for {tuple(params.applied.shape)} samples but images has batch size {b}"
+                f"params were drawn for {tuple(params.selected.shape)} samples but images has batch size {b}"
             )
         params = params.to(images.device)
         out, masks = primary_region_erase(
@@ -99,11 +124,11 @@ class BatchPrimaryRegionErase(nn.Module):
             maps,
             params.alpha,
             self.fill,
-            applied=params.applied,
+            selected=params.selected,
             generator=generator,
             inplace=self.inplace,
             return_masks=True,
         )
-        params = EraseParams(params.applied, params.alpha, erased=masks.flatten(1).any(dim=1))
+        params = EraseParams(params.selected, params.alpha, erased=masks.flatten(1).any(dim=1))
         self.last_params = params
         return (out, params) if return_params else out

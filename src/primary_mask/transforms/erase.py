@@ -1,10 +1,11 @@
-"""``PrimaryRegionErase``: the per-sample torchvision v2 transform of Algorithm 1."""
+"""``PrimaryRegionErase``: the per-sample torchvision v2 transform of Algorithm 1, and the base of the erase masks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import PIL.Image
 import torch
 import torchvision.transforms.v2.functional as F
@@ -14,21 +15,31 @@ from torchvision.transforms.v2._utils import is_pure_tensor
 
 from primary_mask._checks import check_alpha_range, check_probability
 from primary_mask._random import WorkerAwareGenerator
-from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, resize_maps
-from primary_mask.functional.refine import refine_single_map
-from primary_mask.tv_tensors import ErasedPrimaryMap, EraseFlag, PrimaryMap
+from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, primary_region_mask
+from primary_mask.tv_tensors import EraseFlag, PrimaryMap
 
-__all__ = ["MaskErase", "PrimaryRegionErase", "primary_map_of"]
+__all__ = ["MaskErase", "PrimaryRegionErase"]
 
 
 class MaskErase(v2.Transform):
-    """Base of the erase transforms: with probability ``p`` erase the mask that :meth:`draw_mask` returns.
+    """Base of the erase transforms: with probability ``p``, erase the mask that :meth:`make_mask` returns.
 
-    Handles the image types (PIL, ``tv_tensors.Image``, plain tensors ``(..., C, H, W)`` or ``(H, W)``, uint8 or
-    float), the fills, ``inplace``, the per-worker generator, and marks a :class:`PrimaryMap` in the sample as
-    :class:`ErasedPrimaryMap` (and an :class:`~primary_mask.EraseFlag` as True) when pixels were erased.
-    Subclasses implement ``draw_mask``.
+    The base finds the image and the one input of type ``needs`` that the mask is made from (a
+    :class:`~primary_mask.PrimaryMap`, landmarks, ...), draws the Bernoulli(p) decision ``selected`` and one uniform
+    ``u`` in [0, 1) for the subclass's own parameter (alpha, part, ...), and, when selected, asks the subclass for
+    the mask. It erases the image types (PIL, ``tv_tensors.Image``, plain tensors ``(..., C, H, W)`` or ``(H, W)``,
+    uint8 or float) with the fill, honours ``inplace``, keeps a per-worker generator, and sets an
+    :class:`~primary_mask.EraseFlag` in the sample to True when pixels were erased.
+
+    Subclasses set ``needs`` and implement :meth:`make_mask`; they may override :meth:`check_source` to validate
+    the source on every call (also when not selected). Parameters (``make_params``) are
+    ``{"selected", "mask", "erased", ...}``, plus what ``make_mask`` returns; ``transform(inpt, params)`` replays
+    them (without ``"erased"``, it is read from the mask).
     """
+
+    needs: type = PrimaryMap
+    needs_label = "exactly one PrimaryMap"
+    source_hint = "call it as t(image, PrimaryMap(map)) or wrap your dataset with primary_mask.with_primary_maps"
 
     def __init__(self, p: float, fill: Fill, generator: torch.Generator | None, inplace: bool) -> None:
         super().__init__()
@@ -41,38 +52,59 @@ class MaskErase(v2.Transform):
     def generator(self) -> torch.Generator | None:
         return self._rng.generator
 
-    def draw_mask(
-        self, flat_inputs: list[Any], size: tuple[int, int], gen: torch.Generator | None, u: float, applied: bool
+    def make_mask(
+        self, source: torch.Tensor, size: tuple[int, int], u: float, generator: torch.Generator | None
     ) -> dict[str, Any]:
-        """Return params with ``"mask"``: an (H, W) bool tensor, or None when not ``applied``. ``u`` is a uniform
-        draw in [0, 1) for the subclass's own parameter (alpha, part, ...); further draws come from ``gen``."""
+        """The subclass's parameters for one selected sample, with ``"mask"``: an ``(H, W)`` bool tensor of the
+        pixels to erase. ``source``: the sample's ``needs`` input as a plain tensor; ``size``: the image's (H, W);
+        ``u``: a uniform draw in [0, 1) for the subclass's own parameter; further draws come from ``generator``."""
         raise NotImplementedError
+
+    def check_source(self, source: torch.Tensor) -> None:
+        """Validate the source of every sample (called before the draw); raise ``TypeError``/``ValueError``."""
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         name = type(self).__name__
         images = [x for x in flat_inputs if _is_image(x)]
         if not images:
+            if any(isinstance(x, np.ndarray) for x in flat_inputs):
+                raise TypeError(
+                    f"{name} got a numpy array: it erases torch tensors and PIL images. Put v2.ToImage() first "
+                    "(HWC uint8 arrays become (C, H, W) images), or, in an albumentations pipeline, use "
+                    "primary_mask.albumentations.PrimaryRegionErase"
+                )
             raise TypeError(f"{name} found no image (PIL image, tv_tensors.Image or tensor) to erase")
         sizes = {tuple(F.get_size(x)) for x in images}
         if len(sizes) != 1:
             raise ValueError(f"{name} got images of different sizes {sorted(sizes)}")
+        source = self._source(flat_inputs)
+        self.check_source(source)
         gen = self._rng.get()
         draws = torch.rand(2, generator=gen, dtype=torch.float64, device=gen.device if gen is not None else None)
-        applied = bool(draws[0] < self.p)
-        params = self.draw_mask(flat_inputs, sizes.pop(), gen, float(draws[1]), applied)
-        params["applied"] = applied
+        if not bool(draws[0] < self.p):
+            return {"selected": False, "mask": None, "erased": False}
+        params = self.make_mask(source, sizes.pop(), float(draws[1]), gen)
+        params.setdefault("erased", bool(params["mask"].any()))
+        params["selected"] = True
         return params
 
+    def _source(self, flat_inputs: list[Any]) -> torch.Tensor:
+        found = [x for x in flat_inputs if isinstance(x, self.needs)]
+        if len(found) != 1:
+            raise TypeError(
+                f"{type(self).__name__} needs {self.needs_label} in its input, got {len(found)}; {self.source_hint}"
+            )
+        return found[0].as_subclass(torch.Tensor)
+
+
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        if isinstance(inpt, (PrimaryMap, EraseFlag)):  # mark the sample as erased; map values unchanged
-            erased = params.get("erased")  # drawn with the mask where the subclass knows it
+        if isinstance(inpt, EraseFlag):
+            erased = params.get("erased")
             if erased is None:
-                erased = params["mask"] is not None and int(torch.count_nonzero(params["mask"])) > 0  # 3x any()
-            if not erased:
-                return inpt
-            return EraseFlag(True) if isinstance(inpt, EraseFlag) else inpt.as_subclass(ErasedPrimaryMap)
+                erased = params["mask"] is not None and bool(params["mask"].any())
+            return EraseFlag(True) if erased else inpt
         if params["mask"] is None or not _is_image(inpt):
-            return inpt
+            return inpt  # the map, landmarks, labels, ... pass through unchanged
         if isinstance(inpt, PIL.Image.Image):
             out = self._erase(F.pil_to_tensor(inpt), params["mask"], inplace=True)
             return F.to_pil_image(out, mode=inpt.mode)
@@ -89,27 +121,16 @@ class MaskErase(v2.Transform):
         return image.copy_(out.reshape(shape)) if inplace else out.reshape(shape)
 
 
-def primary_map_of(flat_inputs: list[Any], who: str) -> torch.Tensor:
-    """The single PrimaryMap of a sample, as a plain (1, h, w) tensor; ``TypeError`` otherwise."""
-    maps = [x for x in flat_inputs if isinstance(x, PrimaryMap)]
-    if len(maps) != 1:
-        raise TypeError(
-            f"{who} needs exactly one PrimaryMap in its input, got {len(maps)}; "
-            "call it as t(image, PrimaryMap(map)) or wrap your dataset with primary_mask.with_primary_maps"
-        )
-    return maps[0].as_subclass(torch.Tensor)
-
-
 class PrimaryRegionErase(MaskErase):
-    """Erase the primary region of an image, guided by its :class:`PrimaryMap` (PRLE, Algorithm 1).
+    """Erase the primary region of an image, guided by its :class:`~primary_mask.PrimaryMap` (PRLE, Algorithm 1).
 
     Call it on ``(image, primary_map)`` or any pytree holding one image-like input and one ``PrimaryMap``
     (e.g. ``{"image": img, "map": pmap, "label": 1}``); other entries pass through. With probability ``p`` it
     draws ``alpha ~ U(alpha_range)``, resizes the map bilinearly to the image size, keeps the
-    ``floor(alpha * |V|)`` most attended positive pixels (:func:`~primary_mask.refine_mask`) and returns
-    ``image * (1 - mask) + fill * mask``. The map comes back with the same values, as an
-    :class:`~primary_mask.tv_tensors.ErasedPrimaryMap` when pixels were erased (not when the draw said erase
-    but the refined mask was empty, e.g. an all-zero map or alpha * |V| < 1).
+    ``floor(alpha * |V|)`` most attended positive pixels (:func:`~primary_mask.functional.primary_region_mask`)
+    and returns ``image * (1 - mask) + fill * mask`` (:func:`~primary_mask.functional.erase`). The map comes back
+    unchanged; an :class:`~primary_mask.EraseFlag` in the sample becomes True when pixels were erased (not when
+    the draw said erase but the refined mask was empty, e.g. an all-zero map or alpha * |V| < 1).
 
     Args:
         p: probability of erasing, in [0, 1]. The paper and the authors' release use 0.5.
@@ -125,10 +146,16 @@ class PrimaryRegionErase(MaskErase):
             modified).
 
     Inputs: PIL images, ``tv_tensors.Image`` and plain tensors ``(..., C, H, W)`` or ``(H, W)``, uint8 or
-    float. ``make_params`` draws ``{"applied", "alpha", "mask", "erased"}`` and can be inspected or replayed
-    with ``transform(inpt, params)`` (without ``"erased"``, it is counted from the mask). Raises
-    ``TypeError`` when no (or more than one) ``PrimaryMap`` is given. A map with no positive pixel erases
-    nothing.
+    float; a numpy array is refused with a ``TypeError`` saying what to pass. ``make_params`` draws
+    ``{"selected", "alpha", "mask", "erased"}`` (``alpha`` and ``mask`` only when selected). Raises ``TypeError``
+    when no (or more than one) ``PrimaryMap`` is given, whatever ``p``. A map with no positive pixel erases nothing.
+
+    Example:
+        >>> image = torch.full((3, 4, 4), 200, dtype=torch.uint8)
+        >>> pmap = torch.zeros(4, 4); pmap[1, 1], pmap[2, 2] = 0.9, 0.5
+        >>> out, _, flag = PrimaryRegionErase(p=1.0, alpha_range=(0.5, 0.5))(image, PrimaryMap(pmap), EraseFlag())
+        >>> out[0].eq(0).nonzero().tolist(), bool(flag)
+        ([[1, 1]], True)
     """
 
     def __init__(
@@ -145,14 +172,10 @@ class PrimaryRegionErase(MaskErase):
     def extra_repr(self) -> str:
         return f"p={self.p}, alpha_range={self.alpha_range}, fill={self.fill!r}, inplace={self.inplace}"
 
-    def draw_mask(self, flat_inputs, size, gen, u, applied):
-        primary = primary_map_of(flat_inputs, type(self).__name__)
+    def make_mask(self, source, size, u, generator):
         lo, hi = self.alpha_range
         alpha = lo + (hi - lo) * u
-        if not applied:
-            return {"alpha": alpha, "mask": None}
-        mask, k = refine_single_map(resize_maps(primary, size)[0], alpha)
-        return {"alpha": alpha, "mask": mask, "erased": k > 0}
+        return {"alpha": alpha, "mask": primary_region_mask(source, size, alpha)[0]}
 
 
 def _is_image(x: Any) -> bool:
