@@ -83,8 +83,9 @@ class LandmarkDataset(KeyedDatasetWrapper):
         missing: str = "error",
         return_erased: bool = False,
         return_applied: bool | None = None,
+        image_key: str = "image",
     ) -> None:
-        super().__init__(dataset, keys, transform, missing)
+        super().__init__(dataset, keys, transform, missing, image_key)
         self.landmarks = landmarks
         self.return_erased = return_erased_arg(return_erased, return_applied)
 
@@ -102,12 +103,12 @@ class LandmarkDataset(KeyedDatasetWrapper):
         return tv_tensors.KeyPoints(points, canvas_size=size)
 
     def __getitem__(self, index: int) -> tuple[Any, ...]:
-        image, rest = self.image_and_rest(index)
+        image, pack = self.unpack(index)
         points = self.load_points(self.key(index), tuple(F.get_size(image)))
         flag = EraseFlag()
         if self.transform is not None:
             image, points, flag = self.transform(image, points, flag)
-        return (image, *rest, bool(flag)) if self.return_erased else (image, *rest)
+        return pack(image, {"erased": bool(flag)} if self.return_erased else {})
 
 
 def with_landmarks(
@@ -118,6 +119,7 @@ def with_landmarks(
     missing: str = "error",
     return_erased: bool = False,
     return_applied: bool | None = None,
+    image_key: str = "image",
 ) -> LandmarkDataset:
     """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, KeyPoints, flag)``.
 
@@ -132,8 +134,10 @@ def with_landmarks(
         missing: ``"error"`` raises ``KeyError`` naming the key; ``"skip"`` passes no points (not erased).
         return_erased: also return whether the image was erased (the :class:`EraseFlag`), for gamma (Eq. 13).
         return_applied: deprecated name of ``return_erased``.
+        image_key: for datasets whose items are dicts: the entry holding the image.
 
-    Returns a dataset yielding ``(image, label, *rest)``, then ``erased`` (a bool) with ``return_erased``.
+    Returns a dataset yielding ``(image, label, *rest)``, then ``erased`` (a bool) with ``return_erased``; for
+    dict items, a copy of the dict with the transformed image and an ``"erased"`` entry.
     Landmarks that are not 68 finite points raise ``ValueError`` naming the key.
     """
-    return LandmarkDataset(dataset, landmarks, keys, transform, missing, return_erased, return_applied)
+    return LandmarkDataset(dataset, landmarks, keys, transform, missing, return_erased, return_applied, image_key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,6 +73,7 @@ class KeyedDatasetWrapper(Dataset):
         keys: Sequence[str] | Callable[[int], str] | None,
         transform: Callable[..., Any] | None,
         missing: str,
+        image_key: str = "image",
     ) -> None:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
@@ -80,6 +81,7 @@ class KeyedDatasetWrapper(Dataset):
         self.keys = resolve_keys(dataset, keys)
         self.transform = transform
         self.missing = missing
+        self.image_key = image_key
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -87,13 +89,34 @@ class KeyedDatasetWrapper(Dataset):
     def key(self, index: int) -> str:
         return self.keys(index) if callable(self.keys) else self.keys[index]
 
-    def image_and_rest(self, index: int) -> tuple[Any, list[Any]]:
-        """The wrapped item split into its image and the rest; ``TypeError`` unless it is a non-empty tuple."""
+    def unpack(self, index: int) -> tuple[Any, Callable[[Any, dict[str, Any]], Any]]:
+        """The wrapped item's image, and a function that builds the output item from the transformed image and
+        the extra entries (in order). Tuples ``(image, label, *rest)`` give ``(image, label, *rest, *extras)``;
+        dicts give a copy with ``image_key`` replaced and the extras added under their names. ``TypeError`` for
+        other items, ``KeyError`` for a dict without ``image_key``."""
         item = self.dataset[index]
+        if isinstance(item, Mapping):
+            if self.image_key not in item:
+                raise KeyError(
+                    f"dataset[{index}] is a dict without the image key {self.image_key!r} (it has {sorted(item)}); "
+                    "pass image_key='...' to the wrapper"
+                )
+
+            def pack_dict(image: Any, extras: dict[str, Any]) -> dict[str, Any]:
+                return {**item, self.image_key: image, **extras}
+
+            return item[self.image_key], pack_dict
         if not isinstance(item, (tuple, list)) or len(item) < 1:
-            raise TypeError(f"dataset[{index}] must be a tuple (image, label, ...), got {type(item).__name__}")
+            raise TypeError(
+                f"dataset[{index}] must be a tuple (image, label, ...) or a dict with an {self.image_key!r} entry, "
+                f"got {type(item).__name__}"
+            )
         image, *rest = item
-        return image, rest
+
+        def pack_tuple(image: Any, extras: dict[str, Any]) -> tuple[Any, ...]:
+            return (image, *rest, *extras.values())
+
+        return image, pack_tuple
 
 
 class PrimaryMapDataset(KeyedDatasetWrapper):
@@ -110,40 +133,91 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         return_map: bool = False,
         return_erased: bool = False,
         return_applied: bool | None = None,
+        image_key: str = "image",
+        stretch: bool = False,
     ) -> None:
-        super().__init__(dataset, keys, transform, missing)
+        super().__init__(dataset, keys, transform, missing, image_key)
         self.maps = maps
         self.resize_to_image = resize_to_image
         self.return_map = return_map
         self.return_erased = return_erased_arg(return_erased, return_applied)
+        self.stretch = bool(stretch)
 
     def load_map(self, key: str, size: tuple[int, int]) -> PrimaryMap:
+        """The map of ``key`` for an image of ``size`` (H, W), checked against it (see :func:`with_primary_maps`)."""
+        where = f"key {key!r} of {type(self.maps).__name__}"
         try:
             raw = self.maps[key]
         except KeyError:
             if self.missing == "skip":
                 return PrimaryMap(torch.zeros(size))  # no positive pixel: nothing is erased
-            raise KeyError(
-                f"no primary map for key {key!r} in {type(self.maps).__name__} "
-                "(pass missing='skip' to leave such samples unerased)"
-            ) from None
+            raise KeyError(f"no primary map for {where} (pass missing='skip' to leave such samples unerased)") from None
         tensor = torch.as_tensor(np.asarray(raw)) if not isinstance(raw, torch.Tensor) else raw
         if tensor.ndim == 3 and tensor.shape[0] == 1:
             tensor = tensor[0]
         if tensor.ndim != 2:
-            raise ValueError(f"map for key {key!r} must be (h, w), got {tuple(tensor.shape)}")
+            raise ValueError(f"the map of {where} must be (h, w), got {tuple(tensor.shape)}")
+        if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"the map of {where} contains NaN or inf; rebake it (primary-mask verify names such maps)")
+        self.check_alignment(key, where, tuple(tensor.shape), size)
         if self.resize_to_image and tuple(tensor.shape) != tuple(size):
             tensor = resize_maps(tensor.unsqueeze(0), size)[0]
-        return PrimaryMap(tensor)
+        try:
+            return PrimaryMap(tensor)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"the map of {where}: {err}") from None
 
-    def __getitem__(self, index: int) -> tuple[Any, ...]:
-        image, rest = self.image_and_rest(index)
+    def check_alignment(self, key: str, where: str, map_size: tuple[int, int], size: tuple[int, int]) -> None:
+        """Raise ``ValueError`` when the map cannot belong to an image of ``size`` (H, W): the size the store
+        recorded at bake time is transposed (EXIF orientation) or of another aspect; or, when no size was
+        recorded, the map's own aspect differs from the image's (unless ``stretch``)."""
+        recorded = getattr(self.maps, "image_size", None)
+        baked = recorded(key) if callable(recorded) else None
+        h, w = size
+        if baked is not None:
+            bh, bw = baked
+            if (bh, bw) == (h, w):
+                return
+            if (bh, bw) == (w, h):
+                raise ValueError(
+                    f"the map of {where} was baked from a {bh}x{bw} (HxW) image but the dataset loads it as {h}x{w}: "
+                    "the image is rotated between bake and training, most likely by its EXIF orientation (OpenCV "
+                    "applies it, PIL's ImageFolder loader does not). Read images the same way on both sides "
+                    "(primary_mask.data.read_rgb), or strip the EXIF orientation from the files and rebake"
+                )
+            if not self.stretch and _aspects_differ((bh, bw), (h, w)):
+                raise ValueError(
+                    f"the map of {where} was baked from a {bh}x{bw} (HxW) image but the dataset gives a {h}x{w} image "
+                    "of another aspect: the dataset crops or pads before the wrapper, or the file changed since the "
+                    "bake. Move crops into the wrapper's transform (after the map is attached), or pass stretch=True "
+                    "if the map really covers the whole image"
+                )
+            return
+        if not self.stretch and _aspects_differ(map_size, (h, w)):
+            raise ValueError(
+                f"the map of {where} is {map_size[0]}x{map_size[1]} (HxW) but its image is {h}x{w}: stretching it "
+                "would misalign map and image. Pass stretch=True if the map covers the whole image (stores baked "
+                "before primary_mask 0.2 record no image size), or give maps of the image's aspect"
+            )
+
+    def __getitem__(self, index: int) -> Any:
+        image, pack = self.unpack(index)
         pmap = self.load_map(self.key(index), tuple(F.get_size(image)))
         flag = EraseFlag()
         if self.transform is not None:
             image, pmap, flag = self.transform(image, pmap, flag)
-        extra = ((pmap,) if self.return_map else ()) + ((bool(flag),) if self.return_erased else ())
-        return (image, *rest, *extra)
+        extras: dict[str, Any] = {}
+        if self.return_map:
+            extras["primary_map"] = pmap
+        if self.return_erased:
+            extras["erased"] = bool(flag)
+        return pack(image, extras)
+
+
+def _aspects_differ(a: tuple[int, int], b: tuple[int, int], tolerance: float = 0.02) -> bool:
+    """Whether two (h, w) sizes differ in aspect ratio by more than ``tolerance`` (relative): rounding a
+    resize to whole pixels stays within it."""
+    return abs(a[0] * b[1] - a[1] * b[0]) > tolerance * a[1] * b[0]
 
 
 def with_primary_maps(
@@ -156,6 +230,8 @@ def with_primary_maps(
     return_map: bool = False,
     return_erased: bool = False,
     return_applied: bool | None = None,
+    image_key: str = "image",
+    stretch: bool = False,
 ) -> PrimaryMapDataset:
     """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, PrimaryMap, EraseFlag)``.
 
@@ -174,10 +250,30 @@ def with_primary_maps(
         return_erased: also return whether pixels of the image were erased (a bool, from the
             :class:`~primary_mask.EraseFlag`), for the Eq. 13 weight gamma.
         return_applied: deprecated name of ``return_erased``.
+        image_key: for datasets whose items are dicts: the entry holding the image.
+        stretch: allow a map whose aspect differs from the image's to be stretched over it.
 
     Returns a dataset yielding ``(image, label, *rest)``, then ``map`` with ``return_map``, then ``erased``
-    with ``return_erased``. ``keys=None`` uses ``dataset.keys`` when the dataset has that list.
+    with ``return_erased``; for dict items, a copy of the dict with the transformed image and the entries
+    ``"primary_map"`` and ``"erased"``.
+
+    Alignment is checked, never assumed: when ``maps`` records the size each image was baked from
+    (``maps.image_size(key) -> (h, w)``, as :class:`~primary_mask.PrimaryMapStore` does for stores baked since
+    0.2), an image loaded transposed (EXIF orientation) or with another aspect raises ``ValueError`` naming the
+    key and the likely cause; otherwise a map whose own aspect differs from the image's raises, unless
+    ``stretch=True``. A map with NaN/inf raises ``ValueError`` naming the key. ``keys=None`` uses
+    ``dataset.keys`` when the dataset has that list.
     """
     return PrimaryMapDataset(
-        dataset, maps, keys, transform, missing, resize_to_image, return_map, return_erased, return_applied
+        dataset,
+        maps,
+        keys,
+        transform,
+        missing,
+        resize_to_image,
+        return_map,
+        return_erased,
+        return_applied,
+        image_key=image_key,
+        stretch=stretch,
     )
