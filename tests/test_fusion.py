@@ -3,7 +3,7 @@ import torch
 
 from conftest import smooth_map
 from primary_mask import fuse_maps
-from reference import neighboring_loop, threshold_loop
+from reference import neighboring_loop, refine_mask_loop, threshold_loop
 
 BAND_VALUES = ["mean", "max"]
 
@@ -51,6 +51,22 @@ def test_mean_band_value_never_outranks_a_core_pixel(gen):
     assert torch.equal(by_mean[core], by_max[core]) and torch.equal(by_mean[~band], by_max[~band])
     assert by_mean[band].max() <= 0.3 < by_mean[core].min()
     assert by_max[band].max() > by_max[core].min()  # Eq. 8: some rim outranks some core pixel
+
+
+def test_a_partial_erase_takes_cores_first_with_mean_and_rims_first_with_max(gen):
+    # The dynamic stage erases the floor(alpha |V|) largest pixels (Eq. 9-10). Take alpha so that half of the
+    # core pixels (s > tau1) would fit: with "mean" only core pixels are erased; with Eq. 8's max, band pixels
+    # (the rims around the cores) take some of those places.
+    cams = gradcam_like_cams(gen)
+    s = cams.mean(0)
+    for band_value, only_cores in (("mean", True), ("max", False)):
+        fused = fuse_maps(cams, band_value=band_value)
+        for i in range(fused.shape[0]):
+            core = s[i] > 0.3
+            alpha = 0.5 * float(core.sum()) / float((fused[i] > 0).sum())
+            erased = refine_mask_loop(fused[i], alpha)
+            assert erased.sum() > 10
+            assert bool((erased & ~core).sum() == 0) == only_cores
 
 
 @pytest.mark.parametrize("strategy", ["average", "max"])
