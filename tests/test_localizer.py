@@ -79,19 +79,70 @@ def test_unknown_label_uses_the_prediction(images):
     assert not torch.allclose(by_prediction, loc.model_cams(images, 1 - predicted), atol=1e-3)
 
 
-def test_localize_fuses_the_zoo_and_releases_hooks(images):
+def random_zoo():
     models = [TinyNet(1), TinyNet(2), TinyNet(1)]
     for m, seed in zip(models, (1, 2, 3)):
         torch.manual_seed(seed)
         for p in m.parameters():
             nn.init.normal_(p)
-    loc = PrimaryRegionLocalizer(models, size=8, device="cpu", batch_size=2, fusion="neighboring")
+    return models
+
+
+@pytest.mark.parametrize("band_value", [None, "mean", "max"])
+def test_localize_fuses_the_zoo_and_releases_hooks(images, band_value):
+    models = random_zoo()
+    chosen = {} if band_value is None else {"band_value": band_value}
+    loc = PrimaryRegionLocalizer(models, size=8, device="cpu", batch_size=2, fusion="neighboring", **chosen)
     labels = torch.tensor([0, 1, 1])
     fused = loc.localize(images, labels)
     assert fused.shape == (3, 8, 8) and fused.min() >= 0 and fused.max() <= 1
-    assert torch.allclose(fused, fuse_maps(loc.model_cams(images, labels), "neighboring", 0.3, 0.1, 0.15), atol=1e-6)
+    cams = loc.model_cams(images, labels)
+    rule, other_rule = (band_value or "mean"), ("mean" if band_value == "max" else "max")
+    expected = fuse_maps(cams, "neighboring", 0.3, 0.1, 0.15, band_value=rule)
+    other = fuse_maps(cams, "neighboring", 0.3, 0.1, 0.15, band_value=other_rule)
+    assert torch.allclose(fused, expected, atol=1e-6) and not torch.allclose(fused, other, atol=1e-3)
+    assert loc.provenance()["settings"]["band_value"] == rule
     for m in models:
         assert not m.last._forward_hooks and not m.last._backward_hooks
+
+
+def test_band_value_is_recorded_only_where_it_matters():
+    assert "band_value" not in PrimaryRegionLocalizer([TinyNet()], device="cpu", fusion="average").settings()
+    with pytest.raises(ValueError, match="band_value must be one of"):
+        PrimaryRegionLocalizer([TinyNet()], device="cpu", band_value="median")
+
+
+def test_a_store_baked_before_band_value_is_never_resumed_with_another_rule(tmp_path):
+    # Stores baked before band_value existed used Eq. 8 ("max") and record no band_value. Resuming one must not
+    # add maps of another rule: the writer refuses it, naming band_value.
+    from primary_mask.store import PrimaryMapWriter, StoreError
+
+    old = PrimaryRegionLocalizer([TinyNet()], device="cpu", size=8, band_value="max").provenance()
+    del old["settings"]["band_value"]
+    with PrimaryMapWriter(tmp_path / "old", size=8, provenance=old) as writer:
+        writer.add(["a.png"], torch.zeros(1, 8, 8))
+    for band_value in ("mean", "max"):
+        now = PrimaryRegionLocalizer([TinyNet()], device="cpu", size=8, band_value=band_value).provenance()
+        with pytest.raises(StoreError, match="band_value differ"):
+            PrimaryMapWriter(tmp_path / "old", size=8, provenance=now)
+
+
+def test_bake_cli_records_band_value_and_refuses_to_mix_rules(tmp_path, capsys):
+    from primary_mask import PrimaryMapStore
+    from primary_mask.cli import main
+
+    for i in range(2):
+        (tmp_path / "images" / "fake").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "images" / "fake" / f"{i}.png"), np.full((24, 24, 3), 40 * i, np.uint8))
+    checkpoint = tmp_path / "resnet10t.pth"
+    torch.manual_seed(0)
+    torch.save(timm.create_model("resnet10t", pretrained=False, num_classes=1).state_dict(), checkpoint)
+    args = ["bake", "--images", str(tmp_path / "images"), "--out", str(tmp_path / "store"), "--size", "8"]
+    args += ["--input-size", "32", "--workers", "0", "--quiet", "--model", f"resnet10t:{checkpoint}"]
+    assert main([*args, "--band-value", "max"]) == 0
+    assert PrimaryMapStore(tmp_path / "store").provenance["settings"]["band_value"] == "max"
+    assert main(args) == 2  # the default, "mean", would mix two rules in one store
+    assert "band_value differ" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ def _bake(args: argparse.Namespace) -> int:
         tau1=args.tau1,
         tau2=args.tau2,
         lam=args.lam,
+        band_value=args.band_value,
         size=args.size,
         device=device,
         batch_size=args.batch_size,
@@ -219,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--tau1", type=float, default=0.3)
     b.add_argument("--tau2", type=float, default=0.1)
     b.add_argument("--lam", type=float, default=0.15)
+    b.add_argument(
+        "--band-value",
+        default="mean",
+        choices=["mean", "max"],
+        help="neighboring fusion: value of a kept band pixel (tau2 <= s <= tau1). mean: its own mean over the zoo, "
+        "never above a core pixel (s > tau1); max: the paper's Eq. 8, the largest value of the zoo in its 3x3 "
+        "neighbourhood, so rims outrank cores. Recorded in the store's provenance (default: %(default)s)",
+    )
     b.add_argument("--size", type=int, default=64, help="side of the stored maps")
     b.add_argument("--dtype", default="uint8", choices=["uint8", "float16"])
     b.add_argument("--input-size", type=int, default=256, help="images are resized to this for the zoo")

@@ -11,7 +11,7 @@ from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
 from torch import nn
 
 import primary_mask
-from primary_mask.localize.fusion import FUSIONS, fuse_maps
+from primary_mask.localize.fusion import BAND_VALUES, FUSIONS, fuse_maps
 from primary_mask.localize.target_layers import default_target_layer
 from primary_mask.localize.zoo import load_model
 
@@ -49,7 +49,9 @@ class PrimaryRegionLocalizer:
         target_layers: one layer per model (or None per entry) to override the automatic choice
             (:func:`~primary_mask.localize.target_layers.default_target_layer`).
         cam: ``"gradcam"`` (default), ``"gradcam++"``, ``"xgradcam"`` or ``"layercam"`` (pytorch-grad-cam).
-        fusion, tau1, tau2, lam: see :func:`~primary_mask.fuse_maps` (paper: tau1 = 0.3, lam = 0.15).
+        fusion, tau1, tau2, lam, band_value: see :func:`~primary_mask.fuse_maps` (paper: tau1 = 0.3,
+            lam = 0.15; ``band_value="max"`` is the paper's Eq. 8, the default ``"mean"`` keeps a kept band
+            pixel's own mean so rims never outrank the cores they surround).
         size: side of the stored maps (default 64).
         device: where the models run (default: CUDA when available, else CPU).
         batch_size: images per Grad-CAM call.
@@ -69,6 +71,7 @@ class PrimaryRegionLocalizer:
         tau1: float = 0.3,
         tau2: float = 0.1,
         lam: float = 0.15,
+        band_value: str = "mean",
         size: int = 64,
         device: str | torch.device | None = None,
         batch_size: int = 32,
@@ -80,6 +83,8 @@ class PrimaryRegionLocalizer:
             raise ValueError(f"cam must be one of {tuple(CAM_METHODS)}, got {cam!r}")
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        if band_value not in BAND_VALUES:
+            raise ValueError(f"band_value must be one of {BAND_VALUES}, got {band_value!r}")
         if fake_class not in (0, 1):
             raise ValueError(f"fake_class must be 0 or 1, got {fake_class}")
         if target_layers is not None and len(target_layers) != len(models):
@@ -95,11 +100,17 @@ class PrimaryRegionLocalizer:
             for m, t in zip(self.models, target_layers or [None] * len(self.models))
         ]
         self.cam, self.fusion, self.tau1, self.tau2, self.lam = cam, fusion, tau1, tau2, lam
+        self.band_value = band_value
         self.size, self.batch_size, self.fake_class = int(size), int(batch_size), fake_class
 
     def settings(self) -> dict[str, Any]:
-        """What determines the maps (stored as the store's provenance ``settings``)."""
-        return {
+        """What determines the maps (stored as the store's provenance ``settings``).
+
+        ``band_value`` is recorded for ``"neighboring"`` fusion only, the one it changes. Stores baked before it
+        existed used ``"max"`` and lack the key, so their settings differ from any run's and the store writer
+        refuses to resume them: one store never mixes the two rules.
+        """
+        settings = {
             "models": [{k: info.get(k) for k in ("name", "checkpoint", "sha256")} for info in self.model_info],
             "cam": self.cam,
             "fusion": self.fusion,
@@ -109,6 +120,9 @@ class PrimaryRegionLocalizer:
             "size": self.size,
             "fake_class": self.fake_class,
         }
+        if self.fusion == "neighboring":
+            settings["band_value"] = self.band_value
+        return settings
 
     def provenance(self) -> dict[str, Any]:
         return {"settings": self.settings(), "library_version": primary_mask.__version__}
@@ -152,5 +166,5 @@ class PrimaryRegionLocalizer:
         for start in range(0, images.shape[0], self.batch_size):
             chunk_labels = None if labels is None else torch.as_tensor(labels)[start : start + self.batch_size]
             cams = self.model_cams(images[start : start + self.batch_size], chunk_labels)
-            out.append(fuse_maps(cams, self.fusion, self.tau1, self.tau2, self.lam))
+            out.append(fuse_maps(cams, self.fusion, self.tau1, self.tau2, self.lam, self.band_value))
         return torch.cat(out) if out else torch.zeros(0, self.size, self.size, device=self.device)
