@@ -86,6 +86,18 @@ def test_store_map_resized_like_the_transform_matches_loop(gen):
         assert torch.equal(got, refine_mask_loop(big, a)), a
 
 
+def test_single_large_maps_with_plateaus_and_quantised_ties_match_loop(gen):
+    # the single-map selection on large maps where the threshold sits inside a plateau or among many equal
+    # values: exact k, ties cut at the lower indices, including lengths that are no multiple of 256
+    plateau = torch.full((200, 250), 0.25)
+    half_plateau = torch.cat([torch.full((40_000,), 0.5), torch.zeros(30_000)]).reshape(280, 250)
+    quantised = ((torch.rand(257, 255, generator=gen) * 12).floor() / 12).float()
+    wide = torch.rand(100, 655, generator=gen, dtype=torch.float64) * 1e6 * (torch.rand(100, 655, generator=gen) > 0.5)
+    for m in (plateau, half_plateau, quantised, wide):
+        for a in (1 / m.numel(), 0.33, 0.5, 0.9, 1 - 1 / m.numel()):
+            assert torch.equal(refine_mask(m, a), refine_mask_loop(m, a)), (tuple(m.shape), a)
+
+
 def test_hand_computed_case():
     m = torch.tensor([[0.0, 0.9, 0.2], [0.9, 0.0, 0.5]])  # V = 4 positives
     assert refine_mask(m, 0.5).tolist() == [[False, True, False], [True, False, False]]  # the two 0.9s

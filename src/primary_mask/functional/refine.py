@@ -8,7 +8,6 @@ import torch
 
 from primary_mask._checks import check_alpha, check_map_dtype_rank, check_probability
 from primary_mask.functional._compare import compare_to_float, exact_count_like
-from primary_mask.functional._select import kth_largest
 
 __all__ = ["refine_mask"]
 
@@ -70,11 +69,11 @@ def _index_of_nth_one(ones: torch.Tensor, nth: int) -> int:
 
 
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
-    """One validated (N,) map: the mask and k. The k-th largest positive value by selection (no sort; see
-    :mod:`primary_mask.functional._select`), then the values above it and the first of its ties. About half the ops of
-    the bucketed batch path, which is what a per-sample transform pays for. Comparisons go into float buffers (see
-    :mod:`primary_mask.functional._compare`); counts are their sums, so float32 maps of 2**24 pixels or more count in
-    float64."""
+    """One validated (N,) map: the mask and k. The k-th largest positive value by ``kthvalue`` (a selection, no
+    sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
+    which is what a per-sample transform pays for. Comparisons go into float buffers (see
+    :mod:`primary_mask.functional._compare`); counts are their sums, so float32 maps of 2**24 pixels or more
+    count in float64."""
     counts = exact_count_like(flat)
     positive = compare_to_float(torch.gt, flat, 0, like=counts)
     n_pos = int(positive.sum())
@@ -82,9 +81,9 @@ def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     if k == 0 or k == n_pos:
         return (positive.bool() if k else torch.zeros(flat.shape, dtype=torch.bool, device=flat.device)), k
     # The k-th largest positive is the k-th largest overall (the rest are 0): select from the whole map when
-    # positives are the bulk of it, compact them first when they are few.
+    # positives are the bulk of it, compact them first when they are few (the selection's time grows with its input).
     candidates = flat if 4 * n_pos > flat.numel() else torch.masked_select(flat, positive.bool())
-    threshold = kth_largest(candidates, k)
+    threshold = candidates.kthvalue(candidates.numel() - k + 1).values
     mask = compare_to_float(torch.gt, flat, threshold, like=counts)
     missing = k - int(mask.sum())
     if missing > 0:  # ties at the threshold: the `missing` lowest indices among them
@@ -123,8 +122,8 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
         TypeError / ValueError naming ``maps`` or ``alpha`` for wrong types, ranks, NaN/inf or negative
         values, alpha outside [0, 1] or an alpha batch that does not match.
 
-    Cost: O(H*W) per map and no full sort. A single map uses a selection of its k-th largest positive value
-    (a strided sample brackets it, ``kthvalue`` finds it among the few values in the bracket). A batch goes
+    Cost: O(H*W) per map and no full sort. A single map uses a selection (``kthvalue``) of its k-th largest
+    positive value. A batch goes
     into 1024 order-preserving buckets per map (ceil of value * 1023 / map max), a histogram finds the bucket
     holding the k-th largest value, and only that bucket's members are sorted to find the exact threshold:
     vectorized over the batch with a per-map k.
