@@ -45,29 +45,6 @@ def _validated_one(maps: torch.Tensor) -> torch.Tensor:
     return flat
 
 
-_BLOCK = 256  # block length of the two-level search for the n-th tie
-
-
-def _index_of_nth_one(ones: torch.Tensor, nth: int) -> int:
-    """Index of the ``nth`` (1-based) 1 in a 1-D 0/1 float vector holding at least ``nth`` ones. Two levels:
-    counts per block of 256 and their running sum find the block, a running sum inside it finds the index,
-    so no running sum over the whole vector (~70 us for 65k values on a CPU, for the few ties that
-    quantised uint8 maps leave at the threshold). Counts of 0/1 floats are exact below 2**24 (float32)."""
-    n_full = ones.numel() // _BLOCK * _BLOCK
-    before = 0.0
-    if n_full:
-        block_cum = ones[:n_full].view(-1, _BLOCK).sum(1).cumsum(0)
-        block = int(torch.searchsorted(block_cum, float(nth)))  # first block whose running count reaches nth
-        if block < block_cum.numel():
-            start = block * _BLOCK
-            before = float(block_cum[block - 1]) if block else 0.0
-            inner = ones[start : start + _BLOCK].cumsum(0)
-            return start + int(torch.searchsorted(inner, nth - before))
-        before = float(block_cum[-1])
-    inner = ones[n_full:].cumsum(0)  # the tail after the last full block
-    return n_full + int(torch.searchsorted(inner, nth - before))
-
-
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     """One validated (N,) map: the mask and k. The k-th largest positive value by ``kthvalue`` (a selection, no
     sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
@@ -89,7 +66,8 @@ def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     if missing > 0:  # ties at the threshold: the `missing` lowest indices among them
         ties = compare_to_float(torch.eq, flat, threshold, like=counts)
         if missing < int(ties.sum()):  # keep only some ties: cut after the missing-th one in index order
-            ties[_index_of_nth_one(ties, missing) + 1 :] = 0
+            # (a running count of 0/1 floats is exact in the count dtype, see exact_count_like)
+            ties[int(torch.searchsorted(ties.cumsum(0), float(missing))) + 1 :] = 0
         mask += ties
     return mask.bool(), k
 
