@@ -60,7 +60,7 @@ def test_batch_of_one_and_large_single_maps_match_loop(kind, gen):
 
 
 def test_batches_past_2_24_bucket_ids_stay_exact(gen):
-    # 16,400 maps x 1024 buckets > 2**24: the ids no longer fit float32 exactly and take the int64 branch
+    # 16,400 maps x 1024 buckets > 2**24: histogram ids that float32 could not hold exactly
     maps = torch.rand(16_400, 2, 3, generator=gen) * (torch.rand(16_400, 2, 3, generator=gen) > 0.3)
     alpha = torch.rand(16_400, generator=gen, dtype=torch.float64)
     got = refine_mask(maps, alpha)

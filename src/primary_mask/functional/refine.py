@@ -122,19 +122,12 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     # bucket means a strictly higher value; ceil keeps every positive value out of bucket 0.
     scale = torch.where(row_max > 0, (_BUCKETS - 1) / row_max, torch.zeros_like(row_max)).unsqueeze(1)
     bucket = (flat * scale).ceil_().clamp_(max=_BUCKETS - 1)
-    # Bucket ids as int32: the float -> int64 conversion of every pixel cost more than the rest of the histogram
-    # on the CPU. Row r's histogram starts at r * _BUCKETS; below 2**24 ids the offsets are exact in float32 and
-    # are added before converting (an in-place float add is far cheaper here than a broadcast integer add).
-    ids = torch.int32 if rows * _BUCKETS < 2**24 else torch.int64
-    first_bucket = torch.arange(rows, device=device, dtype=ids).unsqueeze(1) * _BUCKETS
+    first_bucket = torch.arange(rows, device=device).unsqueeze(1) * _BUCKETS  # row r's histogram starts here
     if flat.dtype == torch.float64 or bool((row_max > 1.0e3).any()):
         # value * scale can underflow to 0 for a tiny positive value when the map's range is huge; such a
         # value still belongs to a positive bucket. (Impossible for float32 maps with max <= 1e3.)
         bucket = torch.where(flat > 0, bucket.clamp(min=1), bucket)
-    if ids == torch.int32:
-        bucket = bucket.add_(first_bucket.to(bucket.dtype)).to(ids)
-    else:  # huge batches: offsets added in int64, exact for any size
-        bucket = bucket.to(ids) + first_bucket
+    bucket = bucket.to(torch.int64) + first_bucket
     counts = torch.bincount(bucket.view(-1), minlength=rows * _BUCKETS).view(rows, _BUCKETS)
 
     positives = n - counts[:, 0]
@@ -147,7 +140,7 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     need = k - above  # how many boundary-bucket members are kept (rows with k == 0 are dropped below)
 
     # Compact list of the boundary bucket's members, in row-major order.
-    cand_lin = torch.nonzero((bucket == (boundary + first_bucket).to(ids)).view(-1)).squeeze(1)
+    cand_lin = torch.nonzero((bucket == boundary + first_bucket).view(-1)).squeeze(1)
     cand_row = torch.div(cand_lin, n, rounding_mode="floor")
     cand_val = flat.view(-1)[cand_lin]
     start = torch.cumsum(in_boundary, 0) - in_boundary  # each row's first member in the list
