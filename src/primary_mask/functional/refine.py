@@ -37,14 +37,6 @@ def _validated_rows(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return flat, row_max
 
 
-def _validated_one(maps: torch.Tensor) -> torch.Tensor:
-    """One map as an (N,) floating row; reject NaN/inf/negatives. A full reduction (one ``aminmax``) is
-    several times faster than per-row ones on the CPU."""
-    flat = _as_float_rows(maps)[0]
-    _check_range(*(v.item() for v in torch.aminmax(flat)))
-    return flat
-
-
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     """One validated (N,) map: the mask and k. The k-th largest positive value by ``kthvalue`` (a selection, no
     sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
@@ -79,7 +71,7 @@ def refine_single_map(map_: torch.Tensor, alpha: float) -> tuple[torch.Tensor, i
     a = check_probability(alpha, "alpha")
     if map_.numel() == 0:
         return torch.zeros(map_.shape, dtype=torch.bool, device=map_.device), 0
-    mask, k = _refine_one(_validated_one(map_), a)
+    mask, k = _refine_one(_validated_rows(map_)[0][0], a)
     return mask.reshape(map_.shape), k
 
 
