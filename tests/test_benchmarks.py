@@ -31,6 +31,20 @@ def test_bench_erase_runs_and_writes_json(tmp_path):
         assert {"per_sample_ours_ms", "per_sample_loop_ms", "jpeg_decode_ms"} <= set(data[name])
 
 
+def test_bench_loader_runs_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_loader.py"), "--synthetic", "--rounds", "2"]
+    cmd += ["--per-round", "1", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert data["images"].startswith("synthetic")  # says so when it does not decode DFDC crops
+    assert set(data["ms_per_sample"]) == {"plain", "erasing", "prle"}
+    assert all(ms > 0 for ms in data["ms_per_sample"].values())
+    assert set(data["adds_ms"]) == {"erasing", "prle"}
+    assert "prle_add<=3x_erasing_add" in data["targets"]
+
+
 def test_bench_localize_runs_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     cmd = [

@@ -60,7 +60,7 @@ def test_batch_of_one_and_large_single_maps_match_loop(kind, gen):
 
 
 def test_batches_past_2_24_bucket_ids_stay_exact(gen):
-    # 16,400 maps x 1024 buckets > 2**24: the ids no longer fit float32 exactly and take the int64 branch
+    # 16,400 maps x 1024 buckets > 2**24: histogram ids that float32 could not hold exactly
     maps = torch.rand(16_400, 2, 3, generator=gen) * (torch.rand(16_400, 2, 3, generator=gen) > 0.3)
     alpha = torch.rand(16_400, generator=gen, dtype=torch.float64)
     got = refine_mask(maps, alpha)
@@ -84,6 +84,18 @@ def test_store_map_resized_like_the_transform_matches_loop(gen):
     for a in (0.1, 0.5, 0.7, 0.93):
         got = refine_mask(big, a)
         assert torch.equal(got, refine_mask_loop(big, a)), a
+
+
+def test_single_large_maps_with_plateaus_and_quantised_ties_match_loop(gen):
+    # the single-map selection on large maps where the threshold sits inside a plateau or among many equal
+    # values: exact k, ties cut at the lower indices, including lengths that are no multiple of 256
+    plateau = torch.full((200, 250), 0.25)
+    half_plateau = torch.cat([torch.full((40_000,), 0.5), torch.zeros(30_000)]).reshape(280, 250)
+    quantised = ((torch.rand(257, 255, generator=gen) * 12).floor() / 12).float()
+    wide = torch.rand(100, 655, generator=gen, dtype=torch.float64) * 1e6 * (torch.rand(100, 655, generator=gen) > 0.5)
+    for m in (plateau, half_plateau, quantised, wide):
+        for a in (1 / m.numel(), 0.33, 0.5, 0.9, 1 - 1 / m.numel()):
+            assert torch.equal(refine_mask(m, a), refine_mask_loop(m, a)), (tuple(m.shape), a)
 
 
 def test_hand_computed_case():

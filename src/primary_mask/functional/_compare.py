@@ -1,9 +1,10 @@
 """Comparisons written as 0/1 into a float buffer.
 
-On some CPU builds (torch 2.14.1 on the project's build machine among them) a comparison with a bool result
-is not vectorized: ``x > 0`` on 65k floats takes ~35 us, and ``count_nonzero`` ~20 us. The same comparison
-written into a float buffer takes ~8 us, and its ``sum`` is an exact count (below 2**24 elements in float32,
-2**53 in float64) in ~4 us. ``.bool()`` turns the buffer into a mask when one is needed. Harmless on CUDA.
+On some CPU builds (torch 2.14.1 on the project's build machine among them) a comparison with a bool result,
+and counting it with ``count_nonzero``, is not vectorized: the same comparison written into a float buffer is
+several times faster, and the buffer's ``sum`` is an exact count (below 2**24 elements in float32, 2**53 in
+float64). ``.bool()`` turns the buffer into a mask when one is needed. Harmless on CUDA. The figures are in
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ import torch
 
 from primary_mask._checks import check_alpha, check_map_dtype_rank, check_probability
 from primary_mask.functional._compare import compare_to_float, exact_count_like
-from primary_mask.functional._select import kth_largest
 
 __all__ = ["refine_mask"]
 
@@ -38,43 +37,12 @@ def _validated_rows(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return flat, row_max
 
 
-def _validated_one(maps: torch.Tensor) -> torch.Tensor:
-    """One map as an (N,) floating row; reject NaN/inf/negatives. A full reduction (one ``aminmax``) is
-    several times faster than per-row ones on the CPU."""
-    flat = _as_float_rows(maps)[0]
-    _check_range(*(v.item() for v in torch.aminmax(flat)))
-    return flat
-
-
-_BLOCK = 256  # block length of the two-level search for the n-th tie
-
-
-def _index_of_nth_one(ones: torch.Tensor, nth: int) -> int:
-    """Index of the ``nth`` (1-based) 1 in a 1-D 0/1 float vector holding at least ``nth`` ones. Two levels:
-    counts per block of 256 and their running sum find the block, a running sum inside it finds the index,
-    so no running sum over the whole vector (~70 us for 65k values on a CPU, for the few ties that
-    quantised uint8 maps leave at the threshold). Counts of 0/1 floats are exact below 2**24 (float32)."""
-    n_full = ones.numel() // _BLOCK * _BLOCK
-    before = 0.0
-    if n_full:
-        block_cum = ones[:n_full].view(-1, _BLOCK).sum(1).cumsum(0)
-        block = int(torch.searchsorted(block_cum, float(nth)))  # first block whose running count reaches nth
-        if block < block_cum.numel():
-            start = block * _BLOCK
-            before = float(block_cum[block - 1]) if block else 0.0
-            inner = ones[start : start + _BLOCK].cumsum(0)
-            return start + int(torch.searchsorted(inner, nth - before))
-        before = float(block_cum[-1])
-    inner = ones[n_full:].cumsum(0)  # the tail after the last full block
-    return n_full + int(torch.searchsorted(inner, nth - before))
-
-
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
-    """One validated (N,) map: the mask and k. The k-th largest positive value by selection (no sort; see
-    :mod:`primary_mask.functional._select`), then the values above it and the first of its ties. About half the ops of
-    the bucketed batch path, which is what a per-sample transform pays for. Comparisons go into float buffers (see
-    :mod:`primary_mask.functional._compare`); counts are their sums, so float32 maps of 2**24 pixels or more count in
-    float64."""
+    """One validated (N,) map: the mask and k. The k-th largest positive value by ``kthvalue`` (a selection, no
+    sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
+    which is what a per-sample transform pays for. Comparisons go into float buffers (see
+    :mod:`primary_mask.functional._compare`); counts are their sums, so float32 maps of 2**24 pixels or more
+    count in float64."""
     counts = exact_count_like(flat)
     positive = compare_to_float(torch.gt, flat, 0, like=counts)
     n_pos = int(positive.sum())
@@ -82,15 +50,16 @@ def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     if k == 0 or k == n_pos:
         return (positive.bool() if k else torch.zeros(flat.shape, dtype=torch.bool, device=flat.device)), k
     # The k-th largest positive is the k-th largest overall (the rest are 0): select from the whole map when
-    # positives are the bulk of it, compact them first when they are few.
+    # positives are the bulk of it, compact them first when they are few (the selection's time grows with its input).
     candidates = flat if 4 * n_pos > flat.numel() else torch.masked_select(flat, positive.bool())
-    threshold = kth_largest(candidates, k)
+    threshold = candidates.kthvalue(candidates.numel() - k + 1).values
     mask = compare_to_float(torch.gt, flat, threshold, like=counts)
     missing = k - int(mask.sum())
     if missing > 0:  # ties at the threshold: the `missing` lowest indices among them
         ties = compare_to_float(torch.eq, flat, threshold, like=counts)
         if missing < int(ties.sum()):  # keep only some ties: cut after the missing-th one in index order
-            ties[_index_of_nth_one(ties, missing) + 1 :] = 0
+            # (a running count of 0/1 floats is exact in the count dtype, see exact_count_like)
+            ties[int(torch.searchsorted(ties.cumsum(0), float(missing))) + 1 :] = 0
         mask += ties
     return mask.bool(), k
 
@@ -102,7 +71,7 @@ def refine_single_map(map_: torch.Tensor, alpha: float) -> tuple[torch.Tensor, i
     a = check_probability(alpha, "alpha")
     if map_.numel() == 0:
         return torch.zeros(map_.shape, dtype=torch.bool, device=map_.device), 0
-    mask, k = _refine_one(_validated_one(map_), a)
+    mask, k = _refine_one(_validated_rows(map_)[0][0], a)
     return mask.reshape(map_.shape), k
 
 
@@ -123,8 +92,8 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
         TypeError / ValueError naming ``maps`` or ``alpha`` for wrong types, ranks, NaN/inf or negative
         values, alpha outside [0, 1] or an alpha batch that does not match.
 
-    Cost: O(H*W) per map and no full sort. A single map uses a selection of its k-th largest positive value
-    (a strided sample brackets it, ``kthvalue`` finds it among the few values in the bracket). A batch goes
+    Cost: O(H*W) per map and no full sort. A single map uses a selection (``kthvalue``) of its k-th largest
+    positive value. A batch goes
     into 1024 order-preserving buckets per map (ceil of value * 1023 / map max), a histogram finds the bucket
     holding the k-th largest value, and only that bucket's members are sorted to find the exact threshold:
     vectorized over the batch with a per-map k.
@@ -145,19 +114,12 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     # bucket means a strictly higher value; ceil keeps every positive value out of bucket 0.
     scale = torch.where(row_max > 0, (_BUCKETS - 1) / row_max, torch.zeros_like(row_max)).unsqueeze(1)
     bucket = (flat * scale).ceil_().clamp_(max=_BUCKETS - 1)
-    # Bucket ids as int32: the float -> int64 conversion of every pixel cost more than the rest of the histogram
-    # on the CPU. Row r's histogram starts at r * _BUCKETS; below 2**24 ids the offsets are exact in float32 and
-    # are added before converting (an in-place float add is far cheaper here than a broadcast integer add).
-    ids = torch.int32 if rows * _BUCKETS < 2**24 else torch.int64
-    first_bucket = torch.arange(rows, device=device, dtype=ids).unsqueeze(1) * _BUCKETS
+    first_bucket = torch.arange(rows, device=device).unsqueeze(1) * _BUCKETS  # row r's histogram starts here
     if flat.dtype == torch.float64 or bool((row_max > 1.0e3).any()):
         # value * scale can underflow to 0 for a tiny positive value when the map's range is huge; such a
         # value still belongs to a positive bucket. (Impossible for float32 maps with max <= 1e3.)
         bucket = torch.where(flat > 0, bucket.clamp(min=1), bucket)
-    if ids == torch.int32:
-        bucket = bucket.add_(first_bucket.to(bucket.dtype)).to(ids)
-    else:  # huge batches: offsets added in int64, exact for any size
-        bucket = bucket.to(ids) + first_bucket
+    bucket = bucket.to(torch.int64) + first_bucket
     counts = torch.bincount(bucket.view(-1), minlength=rows * _BUCKETS).view(rows, _BUCKETS)
 
     positives = n - counts[:, 0]
@@ -170,7 +132,7 @@ def refine_mask(maps: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor
     need = k - above  # how many boundary-bucket members are kept (rows with k == 0 are dropped below)
 
     # Compact list of the boundary bucket's members, in row-major order.
-    cand_lin = torch.nonzero((bucket == (boundary + first_bucket).to(ids)).view(-1)).squeeze(1)
+    cand_lin = torch.nonzero((bucket == boundary + first_bucket).view(-1)).squeeze(1)
     cand_row = torch.div(cand_lin, n, rounding_mode="floor")
     cand_val = flat.view(-1)[cand_lin]
     start = torch.cumsum(in_boundary, 0) - in_boundary  # each row's first member in the list
