@@ -160,12 +160,15 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"the map of {where} contains NaN or inf; rebake it (primary-mask verify names such maps)")
         self.check_alignment(key, where, tuple(tensor.shape), size)
-        if self.resize_to_image and tuple(tensor.shape) != tuple(size):
-            tensor = resize_maps(tensor.unsqueeze(0), size)[0]
         try:
-            return PrimaryMap(tensor)
+            pmap = PrimaryMap(tensor)  # validated at the stored size, the cheapest place
         except (TypeError, ValueError) as err:
             raise type(err)(f"the map of {where}: {err}") from None
+        if self.resize_to_image and tuple(tensor.shape) != tuple(size):
+            # Bilinear resizing of a finite map >= 0 stays finite and >= 0 (resize_maps clamps rounding at 0),
+            # so the result is wrapped without validating it again.
+            pmap = resize_maps(tensor.unsqueeze(0), size).as_subclass(PrimaryMap)
+        return pmap
 
     def check_alignment(self, key: str, where: str, map_size: tuple[int, int], size: tuple[int, int]) -> None:
         """Raise ``ValueError`` when the map cannot belong to an image of ``size`` (H, W): the size the store
