@@ -101,3 +101,29 @@ def test_dump_cams_feeds_bench_localize(tmp_path):
     assert set(data["fusion"]) == {"uniform", "gradcam_like", "file0", "file1"}
     assert all(kind["max_abs_diff"] < 1e-5 for kind in data["fusion"].values())
     assert "bake" not in data and "fusion_file_median_speedup" in data
+
+
+def test_bench_gpu_quick_runs_every_part_on_cpu(tmp_path):
+    # benchmarks/gpu.sh runs bench_gpu.py on a lent GPU; --device cpu --quick runs all its code paths here with
+    # tiny sizes and stand-in models, so the prepared GPU run is not first exercised on borrowed time.
+    out = tmp_path / "gpu.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_gpu.py"), "--device", "cpu", "--quick", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["quick"] and data["machine"]["device"] == "cpu"
+    assert not [name for name in ("erase", "bake", "train") if "error" in data[name]]
+    erase = data["erase"]
+    for dtype in ("uint8", "float32"):
+        assert erase[dtype]["ms_per_batch"] > 0
+        # every sample selected, alpha in [0.5, 1] of ~77% positive maps: between ~38% and ~77% of pixels erased
+        assert 0.3 < erase[dtype]["erased_pixel_share"] < 0.8
+    runs = data["bake"]["runs"]
+    assert len(runs) == 2 * 3  # two batch sizes x (two stand-ins alone + their fused zoo)
+    assert all(r["images_per_s"] > 0 for r in runs)
+    train = data["train"]
+    assert train["step_ms_with"] > 0 and train["step_ms_without"] > 0 and train["erase_ms"] > 0
+    assert 0 < train["erased_sample_share"] < 1  # p = 0.5: some samples erased, not all
+    table = proc.stdout[proc.stdout.index("| part | case | result |") :]
+    assert table.count("| (a) erase |") == 2 and table.count("| (b) bake |") == 6
+    assert "PRLE's share of the step" in table
