@@ -147,3 +147,36 @@ def test_map_of_another_size_is_an_error_and_map_for_image_resizes():
     assert np.allclose(map_for_image(np.full((8, 8), 255, np.uint8), image), 1.0)
     with pytest.raises(ValueError, match="must be \\(h, w\\)"):
         map_for_image(np.zeros((2, 3, 4)), image)
+
+
+class _Erased(torch.utils.data.Dataset):
+    """How many pixels the pipeline erased, per sample: a record of its draws."""
+
+    def __init__(self, aug):
+        self.aug = aug
+        self.image, _, self.primary = scene()
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return int((self.aug(image=self.image, primary_map=self.primary)["image"] == 0).all(-1).sum())
+
+
+def _reseed(worker_id):
+    info = torch.utils.data.get_worker_info()
+    info.dataset.aug.set_random_seed(137 + worker_id)
+
+
+def test_documented_worker_reseeding_reaches_the_erase():
+    def draws(worker_init_fn):
+        aug = A.Compose(
+            [PrimaryRegionErase(p=1.0, alpha_range=(0.0, 1.0))], additional_targets={"primary_map": "mask"}, seed=137
+        )
+        loader = torch.utils.data.DataLoader(_Erased(aug), num_workers=2, worker_init_fn=worker_init_fn)
+        return [int(x) for x in loader]  # worker 0 gives samples 0 and 2, worker 1 samples 1 and 3
+
+    same = draws(None)
+    assert same[0] == same[1] and same[2] == same[3]  # albumentations alone: both workers replay one sequence
+    reseeded = draws(_reseed)
+    assert (reseeded[0], reseeded[2]) != (reseeded[1], reseeded[3])

@@ -82,12 +82,12 @@ def test_ffpp_layout_methods_split_and_video_ids(ffpp):
     items = list_ffpp(root, methods=["Deepfakes", "FaceSwap"], split_file=d / "train.json")
     videos = sorted({i.video for i in items})
     assert videos == [
-        "Deepfakes/000_003",
-        "Deepfakes/003_000",
-        "FaceSwap/000_003",
-        "FaceSwap/003_000",
-        "youtube/000",
-        "youtube/003",
+        "Deepfakes/c23/000_003",
+        "Deepfakes/c23/003_000",
+        "FaceSwap/c23/000_003",
+        "FaceSwap/c23/003_000",
+        "youtube/c23/000",
+        "youtube/c23/003",
     ]
     assert sum(i.label == 0 for i in items) == 6 and sum(i.label == 1 for i in items) == 8
     assert all(i.key == i.path.relative_to(root).as_posix() for i in items)

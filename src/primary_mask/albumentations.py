@@ -72,7 +72,9 @@ class PrimaryRegionErase(A.DualTransform):
         fill: a number or per-channel tuple (in the image's scale: 0..255 for uint8, [0, 1] for float32),
             ``"uniform"``, ``"normal"`` or ``"mean"`` as in :func:`primary_mask.functional.make_fill`; noise is
             drawn from a ``torch.Generator`` seeded by the pipeline's ``random_generator``, so ``A.Compose(...,
-            seed=s)`` reproduces it.
+            seed=s)`` reproduces it. (Albumentations 2.0.8 does not reseed DataLoader workers: with or
+            without a seed, every worker replays the same draws, for all its transforms, unless a
+            ``worker_init_fn`` calls ``aug.set_random_seed(s + worker_id)``.)
         map_key: the name of the map target (declare it as ``additional_targets={map_key: "mask"}``).
         flag_key: when the call passes this key (e.g. ``primary_erased=False``), it comes back True if pixels
             were erased (for the loss weight gamma, Eq. 13).
