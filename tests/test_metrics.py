@@ -63,3 +63,26 @@ def test_bad_input():
         binary_metrics([0, 2], [0.5, 0.5])
     with pytest.raises(ValueError, match="NaN"):
         binary_metrics([0, 1], [0.5, float("nan")])
+
+
+def test_eer_is_the_interpolated_crossing_not_deepfakebench_nearest_vertex():
+    # Hand-computed: 3 fakes, 2 reals. From the top threshold down, (FPR, FNR) goes (0, 1), (0, 2/3), (0, 1/3),
+    # (1/2, 1/3), (1/2, 0), (1, 0): FNR = FPR = 1/3 on the segment (0, 1/3)-(1/2, 1/3).
+    y, s = [0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert binary_metrics(y, s)["eer"] == pytest.approx(1 / 3)
+    # DeepfakeBench (training/metrics/utils.py): the FPR of the ROC vertex nearest the crossing
+    fpr, tpr, _ = roc_curve(y, s)
+    assert fpr[np.nanargmin(np.abs((1 - tpr) - fpr))] == pytest.approx(1 / 2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_eer_equals_the_scipy_brentq_recipe(seed):
+    from scipy.interpolate import interp1d
+    from scipy.optimize import brentq
+
+    rng = np.random.default_rng(100 + seed)
+    y = rng.integers(0, 2, 60)
+    y[:2] = [0, 1]
+    s = rng.random(60) + 0.3 * y
+    fpr, tpr, _ = roc_curve(y, s)
+    assert binary_metrics(y, s)["eer"] == pytest.approx(brentq(lambda x: 1 - x - interp1d(fpr, tpr)(x), 0, 1), abs=1e-9)

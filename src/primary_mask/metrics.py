@@ -1,4 +1,21 @@
-"""Detection metrics at frame and video level: ACC (threshold 0.5), AUC, AP, EER. NumPy only."""
+"""Detection metrics at frame and video level: ACC (threshold 0.5), AUC, AP, EER. NumPy only.
+
+EER, the definition used here: the rate at which the false-negative rate (fakes scored below the threshold)
+equals the false-positive rate, read on the ROC curve joined linearly between its points: at the first ROC
+point (from the highest threshold down) where FNR <= FPR, the crossing of FNR - FPR with zero on the segment
+from the previous point. It equals ``brentq(lambda x: 1 - x - interp1d(fpr, tpr)(x), 0, 1)``, the common
+scipy recipe, and does not depend on which collinear ROC points are kept.
+
+DeepfakeBench (SCLBD/DeepfakeBench ``training/metrics/utils.py``, ``get_test_metrics``) reports
+``fpr[nanargmin(|fnr - fpr|)]`` on scikit-learn's ``roc_curve`` (which drops collinear points by default): the
+FPR at the ROC *vertex* nearest to the crossing, not the crossing itself. The two agree when a vertex lies on
+the crossing (e.g. perfect or perfectly wrong scores) and otherwise differ by up to the ROC step there: with
+labels [0, 1, 0, 1, 1] and scores [.1, .2, .3, .4, .5] this module gives 1/3 (FNR stays 1/3 while FPR goes
+from 0 to 1/2) and DeepfakeBench 1/2 (``tests/test_metrics.py``). The difference shrinks with the number of
+samples; quote which one a table uses. Other DeepfakeBench differences: its ACC counts ``score > 0.5`` as
+fake (here ``>= threshold``), and its video-level AUC groups frames by their parent folder name only (the
+``video`` ids here keep method and compression apart).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +51,8 @@ def _roc(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def binary_metrics(labels: Sequence[int], scores: Sequence[float], threshold: float = 0.5) -> dict[str, float | str]:
     """ACC at ``threshold``, ROC AUC (ties count one half), average precision (step-wise, as scikit-learn),
-    and EER (where the false-negative and false-positive rates cross, linearly interpolated on the ROC).
+    and EER (where the false-negative and false-positive rates cross, linearly interpolated on the ROC; see the
+    module docstring for how it relates to DeepfakeBench's).
     With only one class present, AUC, AP and EER are NaN and ``"note"`` says why."""
     y, s = _as_arrays(labels, scores)
     if y.size == 0:

@@ -3,6 +3,7 @@ label, real 0 / fake 1, and a video id), the image dataset over them, and the wr
 primary map (``with_primary_maps``) or landmarks (``with_landmarks``) to any dataset."""
 
 from primary_mask.data.ffpp import FFPP_METHODS, list_ffpp, read_ffpp_split
+from primary_mask.data.folder import DeepfakeImageFolder, deepfake_image_folder
 from primary_mask.data.image_list import (
     ImageItem,
     folder_video_id,
@@ -16,6 +17,8 @@ from primary_mask.data.landmarks import LandmarkDataset, LandmarkFolder, with_la
 from primary_mask.data.wrappers import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
 
 __all__ = [
+    "DeepfakeImageFolder",
+    "deepfake_image_folder",
     "LandmarkDataset",
     "LandmarkFolder",
     "PrimaryMapDataset",

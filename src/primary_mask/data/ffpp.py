@@ -37,10 +37,10 @@ def list_ffpp(
     """Frames of ``original_sequences/youtube/<comp>/frames/<video>/`` (real) and
     ``manipulated_sequences/<method>/<comp>/frames/<video>/`` (fake) under ``root``.
 
-    Keys are paths relative to ``root``; video ids are ``"<method>/<video>"`` (``"youtube/<video>"`` for reals),
-    so videos of different methods that share a folder name stay apart. With ``split_file``, only its videos
-    are kept and a video it names that is missing on disk raises ``FileNotFoundError`` listing how many and
-    which. ``max_frames`` keeps the first N frames of each video.
+    Keys are paths relative to ``root``; video ids are ``"<method>/<comp>/<video>"`` (``"youtube/<comp>/<video>"``
+    for reals), so videos of different methods or compressions that share a folder name stay apart. With
+    ``split_file``, only its videos are kept and a video it names that is missing on disk raises
+    ``FileNotFoundError`` listing how many and which. ``max_frames`` keeps the first N frames of each video.
     """
     root = Path(root)
     unknown = [m for m in methods if m not in FFPP_METHODS]
@@ -63,8 +63,9 @@ def list_ffpp(
         if wanted is not None:
             missing += [f"{name}/{v}" for v in sorted(wanted - set(present))]
         for video in videos:
+            video_id = f"{name}/{compression}/{video}"
             for frame in _frames(present[video])[:max_frames]:
-                items.append(ImageItem(frame.relative_to(root).as_posix(), frame, label, f"{name}/{video}"))
+                items.append(ImageItem(frame.relative_to(root).as_posix(), frame, label, video_id))
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} videos named by {split_file} are missing under {root}, e.g. {missing[:5]}"

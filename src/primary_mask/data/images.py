@@ -20,7 +20,9 @@ __all__ = ["DeepfakeImageDataset", "items_from_spec", "SPEC_HELP"]
 SPEC_HELP = """dataset specs:
   PATH or folder:PATH                      ROOT/{real,fake}/**/*.{png,jpg}
   ffpp:ROOT?methods=Deepfakes,FaceSwap&comp=c23&split=SPLITS/train.json&max_frames=32
-  dfb:JSON?root=ROOT&split=train           DeepfakeBench dataset JSON
+  dfb:JSON?root=ROOT&split=train,val&comp=c23&frames=32
+                                           DeepfakeBench dataset JSON (comp: c23/c40/raw for FF++-derived
+                                           JSONs; frames: N evenly spaced frames per video, as its frame_num)
   csv:FILE?root=ROOT                       path,label[,video] per line"""
 
 
@@ -67,5 +69,7 @@ def items_from_spec(spec: str) -> list[ImageItem]:
     if kind == "dfb":
         if "root" not in opts:
             raise ValueError(f"dataset spec {spec!r}: dfb needs ?root=IMAGE_ROOT")
-        return read_deepfakebench_json(opts["root"], target, tuple(opts.get("split", "train").split(",")))
+        frames = int(opts["frames"]) if "frames" in opts else None
+        splits = tuple(opts.get("split", "train").split(","))
+        return read_deepfakebench_json(opts["root"], target, splits, opts.get("comp", "c23"), frames_per_video=frames)
     return read_list_file(opts.get("root", str(Path(target).parent)), target)
