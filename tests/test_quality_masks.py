@@ -46,6 +46,24 @@ def test_mask_covers_the_pasted_patch():
     assert result.mask.dtype == bool and result.mask.shape == real.shape[:2]
 
 
+def test_isolated_pixel_changes_are_blurred_away():
+    """Compression specks: single pixels off by 40 grey levels fall below 15 after the 2-px blur; a 7x7 block off
+    by 40 does not."""
+    real = textured(6)
+    fake = real.copy()
+    fake[20:80:12, 20:80:12] = np.clip(real[20:80:12, 20:80:12].astype(int) + 40, 0, 255).astype(np.uint8)
+    fake[60:67, 40:47] = np.clip(real[60:67, 40:47].astype(int) + 40, 0, 255).astype(np.uint8)
+    mask = manipulation_mask(fake, real).mask
+    assert mask[63, 43] and mask[60:67, 40:47].mean() > 0.5
+    assert not mask[:50].any()  # none of the specks above row 50
+    assert manipulation_mask(fake, real, sigma=0).mask[20:50:12, 20:80:12].all()  # unblurred, each speck counts
+
+
+def test_different_background_is_misaligned():
+    result = manipulation_mask(textured(7), textured(8))
+    assert not result.aligned and result.reason == "border" and result.border_diff > 6
+
+
 def test_identical_pair_has_an_empty_mask():
     real = textured(3)
     result = manipulation_mask(real, real.copy())

@@ -54,7 +54,11 @@ def test_top_precision_hand_cases():
     masks[2, [5, 8, 9]] = True  # -> (1 + 1 * 2/19) / 2
     got = top_precision(maps, masks)
     torch.testing.assert_close(got, torch.tensor([0.5, 1 / 3, (1 + 2 / 19) / 2], dtype=torch.float64))
-    # share 0.25 of 20 -> k = 5 (ceil), in row 0: pixels 4 and 7, then 3 of the 18 zeros (one manipulated)
+    # 25 pixels -> k = ceil(2.5) = 3: the two hits of row 0 and one of the 23 zeros (none manipulated)
+    wide, wide_mask = torch.zeros(1, 25), torch.zeros(1, 25, dtype=torch.bool)
+    wide[0, :2], wide_mask[0, :2] = 1.0, True
+    torch.testing.assert_close(top_precision(wide, wide_mask), torch.tensor([2 / 3], dtype=torch.float64))
+    # share 0.25 of 20 -> k = 5, in row 0: pixels 4 and 7, then 3 of the 18 zeros (one manipulated)
     got = top_precision(maps[:1], masks[:1], share=0.25)
     torch.testing.assert_close(got, torch.tensor([(1 + 3 * 1 / 18) / 5], dtype=torch.float64))
 
