@@ -175,6 +175,18 @@ def test_masks_command_end_to_end(pair_set, tmp_path, capsys):
         MaskFolder(out)["train/fake/b_f.png"]
 
 
+def test_interrupted_run_leaves_no_table_of_an_earlier_run(pair_set, tmp_path):
+    root, pairs = pair_set
+    out = tmp_path / "masks"
+    write_masks(read_pairs(pairs), root, out, progress=False)
+    assert (out / "masks.csv").exists() and (out / "masks.json").exists()
+    write_rgb(root / "train" / "real" / "c_r.png", textured(0, size=16))  # a pair too small for the border: raises
+    write_rgb(root / "train" / "fake" / "c_f.png", textured(0, size=16))
+    with pytest.raises(ValueError, match="too small"):
+        write_masks(read_pairs(pairs), root, out, progress=False)
+    assert not (out / "masks.csv").exists() and not (out / "masks.json").exists()
+
+
 def test_score_command_end_to_end(pair_set, tmp_path, capsys):
     from primary_mask.store import PrimaryMapWriter
 

@@ -227,7 +227,8 @@ def write_masks(
     and pairs with a missing or undecodable image get no mask (a mask left by an earlier run for them is
     removed), and are counted. ``OUT/masks.csv`` lists every pair (fake, real, status, reason, border_diff,
     shift_x, shift_y, coverage); ``OUT/masks.json`` the rule's parameters and the counts. Every file is written
-    under a temporary name and renamed, so an interrupted run leaves no half-written mask; rerunning redoes
+    under a temporary name and renamed, so an interrupted run leaves no half-written mask, and the two tables
+    are removed first and written last, so they exist only after a complete run; rerunning redoes
     everything. ``rule`` overrides the parameters of :func:`manipulation_mask` (defaults: ``RULE``).
     """
     from tqdm import tqdm
@@ -241,6 +242,8 @@ def write_masks(
     images, out = Path(images), Path(out)
     pairs = list(pairs)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in ("masks.csv", "masks.json"):  # an interrupted run must not leave the last run's table behind
+        (out / stale).unlink(missing_ok=True)
     report = MaskReport()
     rows = []
     for pair in tqdm(pairs, desc="masks", unit="pair", disable=not progress):
