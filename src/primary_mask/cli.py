@@ -196,6 +196,49 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _masks(args: argparse.Namespace) -> int:
+    from primary_mask.quality.manipulation import read_pairs, write_masks
+
+    pairs = read_pairs(args.pairs, split=args.split)
+    rule = {"border": args.border, "align_max": args.align_max, "max_shift": args.max_shift}
+    rule["shift_margin"] = args.shift_margin
+    rule.update(sigma=args.sigma, threshold=args.threshold)
+    report = write_masks(pairs, args.images, args.out, progress=not args.quiet, **rule)
+    print(report.summary())
+    print(f"per-pair table: {report.table}; rule: {report.rule}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from primary_mask.quality.manipulation import MaskFolder
+    from primary_mask.quality.scores import score_store, scores_table
+    from primary_mask.store import PrimaryMapStore
+
+    landmarks = None
+    if args.landmarks:
+        from primary_mask.data.landmarks import LandmarkFolder
+
+        landmarks = LandmarkFolder(args.landmarks)
+    rows, notes = score_store(
+        PrimaryMapStore(args.store),
+        MaskFolder(args.masks),
+        landmarks=landmarks,
+        mask_prefix=args.mask_prefix,
+        seed=args.seed,
+        sigma=args.sigma,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    for line in notes:
+        print(f"note: {line}")
+    print(scores_table(rows))
+    if args.png:
+        from primary_mask.quality.figure import scores_figure
+
+        print(f"wrote {scores_figure(rows, args.png, title=str(args.store))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="primary-mask", description="Primary Region Regularization (PRLE) for deepfake detectors."
@@ -289,6 +332,72 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
     d.add_argument("--quick", action="store_true", help="fewer images and training steps (for tests)")
     d.set_defaults(func=_demo)
+
+    mk = sub.add_parser(
+        "masks", help="manipulation masks of aligned real/fake pairs: OUT/<fake key>.png, OUT/masks.csv, masks.json"
+    )
+    mk.add_argument(
+        "--pairs",
+        required=True,
+        help="CSV with a header naming the columns real and fake (paths relative to --images); a bare file name "
+        "on a row with a split column is read as SPLIT/real/NAME and SPLIT/fake/NAME (the DFDC crops' pairs.csv)",
+    )
+    mk.add_argument("--images", required=True, help="image root; mask keys are the fakes' paths relative to it")
+    mk.add_argument("--out", required=True, help="folder for the masks (created; rerunning rewrites it)")
+    mk.add_argument("--split", default=None, help="keep only the rows of this split (default: every row)")
+    mk.add_argument(
+        "--border", type=int, default=12, help="width in px of the frame compared for alignment (default: 12)"
+    )
+    mk.add_argument(
+        "--align-max",
+        type=float,
+        default=6.0,
+        help="aligned when the median border difference is below this many grey levels (default: 6)",
+    )
+    mk.add_argument(
+        "--max-shift",
+        type=int,
+        default=2,
+        help="shifts of the real crop tried, up to this many px in x and y (0: none; default: 2)",
+    )
+    mk.add_argument(
+        "--shift-margin",
+        type=float,
+        default=0.2,
+        help="misaligned when a shift lowers the mean border difference by more than this share (default: 0.2)",
+    )
+    mk.add_argument("--sigma", type=float, default=2.0, help="Gaussian blur of the difference, in px (default: 2)")
+    mk.add_argument(
+        "--threshold", type=float, default=15.0, help="manipulated above this blurred grey difference (default: 15)"
+    )
+    mk.add_argument("--quiet", action="store_true", help="no progress bar (default: a tqdm bar)")
+    mk.set_defaults(func=_masks)
+
+    sc = sub.add_parser(
+        "score", help="coverage and forgery localization (AUC, top-10%% precision, pointing) of a store's maps"
+    )
+    sc.add_argument("store", help="map store folder (primary-mask bake)")
+    sc.add_argument("--masks", required=True, help="mask folder written by primary-mask masks")
+    sc.add_argument(
+        "--mask-prefix",
+        default="",
+        help="prepended to each store key to find its mask, e.g. train/ for a store baked from dfdc/train and masks "
+        "keyed from dfdc (default: none)",
+    )
+    sc.add_argument(
+        "--landmarks",
+        default=None,
+        help="folder of <key>.npy 68-point landmarks, keyed like the store (default: "
+        "none; the landmark-parts reference is then skipped)",
+    )
+    sc.add_argument("--png", default=None, help="also write the bar figure here (default: no figure)")
+    sc.add_argument("--seed", type=int, default=0, help="seed of the uniform random reference map (default: 0)")
+    sc.add_argument(
+        "--sigma", type=float, default=0.25, help="the Gaussian reference's sigma, share of the side (default: 0.25)"
+    )
+    sc.add_argument("--batch-size", type=int, default=64, help="maps scored together (default: 64)")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar (default: a tqdm bar)")
+    sc.set_defaults(func=_score)
     return parser
 
 
