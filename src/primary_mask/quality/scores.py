@@ -113,15 +113,16 @@ def landmark_parts_map(
     an (H, W) grid in the landmarks' pixel coordinates. ``ValueError`` unless the points are (68, 2) and finite."""
     import cv2
 
-    from primary_mask.transforms.ablation import FACE_PARTS_68
+    from primary_mask.data.landmarks import PARTS_68
+    from primary_mask.transforms.ablation import ERASE_PARTS
 
     pts = np.asarray(points, dtype=np.float64)
     if pts.shape != (68, 2) or not np.isfinite(pts).all():
         raise ValueError(f"landmarks must be 68 finite (x, y) points, got shape {pts.shape}")
     canvas = np.zeros(size, np.uint8)
     for part in parts:
-        for polygon in FACE_PARTS_68[part]:
-            hull = cv2.convexHull(np.round(pts[polygon]).astype(np.int32))
+        for polygon in ERASE_PARTS[part]:
+            hull = cv2.convexHull(np.round(pts[PARTS_68[polygon]]).astype(np.int32))
             cv2.fillConvexPoly(canvas, hull, 1)
     return torch.from_numpy(canvas.astype(np.float32))
 
