@@ -138,6 +138,7 @@ def test_kill_mid_bake_loses_at_most_the_flush_budget_and_a_rerun_takes_over_its
     bake.finish()
     assert bake.proc.returncode == -signal.SIGKILL
     assert (out / "locks" / "main.lock").exists()  # left behind by the dead process
+    assert any(f"main.lock: held by pid {bake.proc.pid}" in note for note in verify_store(out)[1])
     kept = len(PrimaryMapStore(out))
     assert seen - 8 - 2 <= kept < N_IMAGES
     assert main(["bake", *args, "--out", str(out), "--quiet"]) == 0
