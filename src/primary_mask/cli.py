@@ -18,23 +18,6 @@ def _shard_spec(text: str) -> tuple[int, int]:
     return i, n
 
 
-def _bake_localizer(args: argparse.Namespace, device: str | None):
-    from primary_mask.localize import PrimaryRegionLocalizer
-
-    return PrimaryRegionLocalizer(
-        args.model,
-        cam=args.cam,
-        fusion=args.fusion,
-        tau1=args.tau1,
-        tau2=args.tau2,
-        lam=args.lam,
-        size=args.size,
-        device=device,
-        batch_size=args.batch_size,
-        fake_class=args.fake_class,
-    )
-
-
 def _bake(args: argparse.Namespace) -> int:
     from primary_mask.data.image_list import list_folder, read_deepfakebench_json, read_list_file
     from primary_mask.localize.bake import (
@@ -47,10 +30,10 @@ def _bake(args: argparse.Namespace) -> int:
     )
     from primary_mask.store import PrimaryMapWriter, StoreLock, consolidate_index
 
-    random = [m for m in args.model if not m.partition(":")[2]]
-    if random and not args.allow_random_weights:
+    no_checkpoint = [m for m in args.model if not m.partition(":")[2]]
+    if no_checkpoint and not args.allow_random_weights:
         raise ValueError(
-            f"--model {random[0]} has no checkpoint: its Grad-CAMs would explain random weights. Give NAME:CKPT "
+            f"--model {no_checkpoint[0]} has no checkpoint: its Grad-CAMs would explain random weights. Give NAME:CKPT "
             "(a trained detector), or pass --allow-random-weights (for tests only)"
         )
     if args.list:
@@ -75,7 +58,20 @@ def _bake(args: argparse.Namespace) -> int:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     lock = StoreLock(args.out, writer_id, group)  # before loading the zoo: a second writer is refused at once
     try:
-        localizer = _bake_localizer(args, device)
+        from primary_mask.localize import PrimaryRegionLocalizer
+
+        localizer = PrimaryRegionLocalizer(
+            args.model,
+            cam=args.cam,
+            fusion=args.fusion,
+            tau1=args.tau1,
+            tau2=args.tau2,
+            lam=args.lam,
+            size=args.size,
+            device=device,
+            batch_size=args.batch_size,
+            fake_class=args.fake_class,
+        )
         writer = PrimaryMapWriter(
             args.out,
             size=args.size,
