@@ -21,8 +21,8 @@ from bench_localize import band_fraction
 from safetensors.torch import save_file
 
 from primary_mask import PrimaryRegionLocalizer
-from primary_mask.data import list_folder
-from primary_mask.localize.bake import ImageLoadDataset
+from primary_mask.data import BadImage, list_folder
+from primary_mask.localize.bake import bake_dataset
 
 
 def main() -> None:
@@ -36,14 +36,14 @@ def main() -> None:
     items = list_folder(args.images)  # raises, naming the folder, when it holds no images
     step = max(1, len(items) // args.n)
     items = items[::step][: args.n]
-    data = ImageLoadDataset(items, args.size)
+    data = bake_dataset(items, args.size)
     images, errors = [], []
     for i in range(len(data)):
-        image, _, error = data[i]
-        if error:
-            errors.append(error)
+        sample = data[i]
+        if isinstance(sample, BadImage):
+            errors.append(sample.error)
         else:
-            images.append(image)
+            images.append(sample[0])
     if errors:
         raise SystemExit("unreadable images:\n" + "\n".join(errors))
     labels = torch.tensor([item.label for item in items])

@@ -12,7 +12,8 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 from tqdm import tqdm
 
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet, as the zoo is baked (primary-mask bake)
+from primary_mask.data import IMAGENET_MEAN as MEAN  # the normalisation the zoo is baked with (primary-mask bake)
+from primary_mask.data import IMAGENET_STD as STD
 
 
 def seed_everything(seed: int) -> None:
@@ -108,6 +109,18 @@ def dataset_from_spec(spec: str, transform=None):
     if ds.dropped:
         print(f"note: {len(ds.dropped)} faces without landmarks left out of {spec}")
     return ds
+
+
+def check_labels(dataset, spec: str) -> None:
+    """Refuse a dataset with labels other than 0 (real) and 1 (fake), naming a file that has one."""
+    bad = [i for i, label in enumerate(dataset.labels) if label not in (0, 1)]
+    if bad:
+        items = getattr(dataset, "items", None)
+        where = items[bad[0]].path if items is not None and bad[0] < len(items) else dataset.keys[bad[0]]
+        raise SystemExit(
+            f"error: {len(bad)} samples of {spec} have a label other than 0 (real) / 1 (fake), e.g. {where} "
+            f"(label {dataset.labels[bad[0]]}); put the images under real/ and fake/ folders or give a label column"
+        )
 
 
 def bake_items(spec: str):

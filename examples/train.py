@@ -24,7 +24,18 @@ from pathlib import Path
 import torch
 import torch.nn.functional as nnf
 from backbones import BACKBONES, create_backbone
-from common import PSEUDO_HELP, dataset_from_spec, distributed, normalise, predict, seed_everything, to_model_input
+from common import (
+    MEAN,
+    PSEUDO_HELP,
+    STD,
+    check_labels,
+    dataset_from_spec,
+    distributed,
+    normalise,
+    predict,
+    seed_everything,
+    to_model_input,
+)
 from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.transforms import v2
 from tqdm import tqdm
@@ -106,7 +117,7 @@ def fill_value(text: str):
 def build_train_set(args, base, store, landmarks=None):
     """Returns a dataset yielding (normalised image or uint8 image, label, extras...) per the erase mode."""
     geometry = [v2.Resize((args.size, args.size), antialias=True), v2.RandomHorizontalFlip()]
-    tail = [v2.ToDtype(torch.float32, scale=True), v2.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]
+    tail = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)]
     if landmarks is not None:
         erase = LandmarkRegionErase(args.p, fill=fill_value(args.fill))
         return with_landmarks(
@@ -153,11 +164,13 @@ def main(argv=None) -> dict:
 
     train_base = dataset_from_spec(args.train)
     val_set = dataset_from_spec(args.val, transform=to_model_input(args.size))
+    check_labels(train_base, args.train)
+    check_labels(val_set, args.val)
     if args.mask == "landmark" and (args.maps or not args.landmarks):
         raise SystemExit("error: --mask landmark erases from --landmarks DIR and takes no --maps")
     if args.landmarks and args.mask != "landmark":
         raise SystemExit("error: --landmarks is only read with --mask landmark")
-    store = PrimaryMapStore(args.maps, missing=args.missing_maps) if args.maps else None
+    store = PrimaryMapStore(args.maps) if args.maps else None
     landmarks = LandmarkFolder(args.landmarks) if args.landmarks else None
     train_keys = sorted(set(train_base.keys))
     if store is not None:

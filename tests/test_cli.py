@@ -10,7 +10,7 @@ import pytest
 import timm
 import torch
 
-from primary_mask import PrimaryMapStore
+from primary_mask import PrimaryMapStore, StoreError
 from primary_mask.cli import main
 from primary_mask.data.image_list import list_folder, read_deepfakebench_json, read_list_file
 
@@ -194,3 +194,64 @@ def test_inspect_without_faces_reproduces_no_image_pixel(tmp_path):
         == 0
     )
     assert magenta(tmp_path / "a.png") > 1000 and magenta(tmp_path / "b.png") == 0
+
+
+def test_resume_compares_settings_field_by_field_and_checkpoints_by_sha256(image_root, checkpoints, tmp_path, capsys):
+    out = tmp_path / "store"
+    assert main(bake_args(image_root, out, checkpoints[:1], "--shard-size", "4")) == 0
+    capsys.readouterr()
+    assert main(bake_args(image_root, out, checkpoints[:1]) + ["--input-size", "48"]) == 2
+    assert "first difference: input_size: the store has 32, this run has 48" in capsys.readouterr().err
+    assert main(bake_args(image_root, out, checkpoints[:1], "--cam", "layercam")) == 2
+    assert "first difference: cam: the store has 'gradcam', this run has 'layercam'" in capsys.readouterr().err
+    name, path = checkpoints[0].split(":")
+    other = tmp_path / "elsewhere" / "same-weights.pth"
+    other.parent.mkdir()
+    other.write_bytes(open(path, "rb").read())
+    assert main(bake_args(image_root, out, [f"{name}:{other}"])) == 0  # same sha256 under another path
+    assert "0 maps baked, 10 already present" in capsys.readouterr().out
+    torch.manual_seed(1)
+    torch.save(timm.create_model(name, pretrained=False, num_classes=1).state_dict(), other)
+    assert main(bake_args(image_root, out, [f"{name}:{other}"])) == 2
+    assert "first difference: models[0].sha256" in capsys.readouterr().err
+
+
+def test_deleted_shard_is_named_and_rebaked_by_the_same_command(image_root, checkpoints, tmp_path, capsys):
+    out = tmp_path / "store"
+    assert main(bake_args(image_root, out, checkpoints[:1], "--shard-size", "4")) == 0
+    before = PrimaryMapStore(out)
+    raw = {k: before.raw(k) for k in before.keys()}
+    shard = sorted((out / "shards").glob("*.safetensors"))[1]
+    lost = [k for k in before.keys() if before._index[k][0] == shard.name]
+    shard.unlink()
+    with pytest.raises(StoreError, match=f"shard {shard} is missing.*rerun the same `primary-mask bake`"):
+        PrimaryMapStore(out)[lost[0]]
+    assert main(["verify", str(out)]) == 1
+    capsys.readouterr()
+    assert main(bake_args(image_root, out, checkpoints[:1], "--shard-size", "4")) == 0
+    printed = capsys.readouterr().out
+    assert f"{len(lost)} maps of missing or damaged shards ({shard.name}) are rebaked" in printed
+    assert f"{len(lost)} maps baked, {10 - len(lost)} already present" in printed
+    assert main(["verify", str(out)]) == 0
+    after = PrimaryMapStore(out)
+    assert sorted(after.keys()) == sorted(raw) and all((after.raw(k) == raw[k]).all() for k in raw)
+
+
+def test_no_random_weights_and_no_unlabeled_bake_unless_asked(image_root, checkpoints, tmp_path, capsys):
+    assert main(bake_args(image_root, tmp_path / "r", ["resnet10t"])) == 2
+    assert "--model resnet10t has no checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+    assert main(bake_args(image_root, tmp_path / "r", ["resnet10t"], "--allow-random-weights")) == 0
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(flat / f"{i}.png"), np.full((20, 20, 3), 50 * i, np.uint8))
+    assert main(bake_args(flat, tmp_path / "u", checkpoints[:1])) == 2
+    err = capsys.readouterr().err
+    assert f"2 images have no label (e.g. {flat / '0.png'}" in err and "--unknown-labels predicted-class" in err
+    assert not (tmp_path / "u").exists()  # refused before the store is made, so the corrected command fits
+    assert main(bake_args(flat, tmp_path / "u", checkpoints[:1], "--unknown-labels", "predicted-class")) == 0
+    store = PrimaryMapStore(tmp_path / "u")
+    assert len(store) == 2 and store.provenance["settings"]["unknown_labels"] == "predicted-class"
+    assert store.image_size("0.png") == (20, 20)

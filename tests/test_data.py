@@ -158,6 +158,8 @@ def test_baked_store_lines_up_with_the_dataset(ffpp, tmp_path):
                 "--workers",
                 "0",
                 "--quiet",
+                "--unknown-labels",  # the FF++ tree has no real/ fake/ folders: bake can't know the labels
+                "predicted-class",
             ]
         )
         == 0

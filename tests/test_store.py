@@ -48,7 +48,8 @@ def test_missing_keys(tmp_path):
     write(tmp_path / "s", keys, maps)
     with pytest.raises(KeyError, match=r"'fake/x.jpg'.*store .*s"):
         PrimaryMapStore(tmp_path / "s")["fake/x.jpg"]
-    lenient = PrimaryMapStore(tmp_path / "s", missing="skip")
+    with pytest.warns(DeprecationWarning, match="with_primary_maps"):
+        lenient = PrimaryMapStore(tmp_path / "s", missing="skip")
     assert torch.equal(lenient["fake/x.jpg"], torch.zeros(8, 8))
     assert torch.equal(lenient.get_batch(["fake/x.jpg", keys[0]])[0], torch.zeros(8, 8))
     with pytest.raises(StoreError, match="store.json does not exist"):
@@ -62,7 +63,7 @@ def test_adding_again_skips_present_keys_and_settings_must_match(tmp_path):
         assert w.add(keys + ["new"], torch.rand(5, 8, 8)) == 1
     assert len(PrimaryMapStore(tmp_path / "s")) == 5
     assert torch.allclose(PrimaryMapStore(tmp_path / "s")[keys[0]], maps[0], atol=1 / 255)  # not overwritten
-    with pytest.raises(StoreError, match="tau1 differ"):
+    with pytest.raises(StoreError, match="first difference: tau1: the store has 0.3, this run has 0.5"):
         PrimaryMapWriter(tmp_path / "s", size=8, provenance={"settings": {"fusion": "neighboring", "tau1": 0.5}})
     with pytest.raises(StoreError, match="size=8"):
         PrimaryMapWriter(tmp_path / "s", size=16, provenance=SETTINGS)

@@ -20,10 +20,22 @@ def _shard_spec(text: str) -> tuple[int, int]:
 
 def _bake(args: argparse.Namespace) -> int:
     from primary_mask.data.image_list import list_folder, read_deepfakebench_json, read_list_file
-    from primary_mask.localize import PrimaryRegionLocalizer
-    from primary_mask.localize.bake import bake, distributed_rank, slice_for_worker
-    from primary_mask.store import PrimaryMapWriter, consolidate_index
+    from primary_mask.localize.bake import (
+        BakeInterrupted,
+        bake,
+        bake_provenance,
+        check_labels,
+        distributed_rank,
+        slice_for_worker,
+    )
+    from primary_mask.store import PrimaryMapWriter, StoreLock, consolidate_index
 
+    no_checkpoint = [m for m in args.model if not m.partition(":")[2]]
+    if no_checkpoint and not args.allow_random_weights:
+        raise ValueError(
+            f"--model {no_checkpoint[0]} has no checkpoint: its Grad-CAMs would explain random weights. Give NAME:CKPT "
+            "(a trained detector), or pass --allow-random-weights (for tests only)"
+        )
     if args.list:
         items = read_list_file(args.images, args.list)
     elif args.deepfakebench_json:
@@ -35,44 +47,66 @@ def _bake(args: argparse.Namespace) -> int:
         raise SystemExit("use either torchrun or --shard i/n, not both")
     index, count = args.shard if args.shard else (rank, world)
     writer_id = "main" if count == 1 else (f"rank{index}" if world > 1 else f"shard{index}of{count}")
+    group = None if count == 1 else (f"torchrun-{world}" if world > 1 else f"shards-of-{count}")
     device = args.device
     if device is None and world > 1:
         import torch
 
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
-    localizer = PrimaryRegionLocalizer(
-        args.model,
-        cam=args.cam,
-        fusion=args.fusion,
-        tau1=args.tau1,
-        tau2=args.tau2,
-        lam=args.lam,
-        band_value=args.band_value,
-        size=args.size,
-        device=device,
-        batch_size=args.batch_size,
-        fake_class=args.fake_class,
-    )
     mine = slice_for_worker(items, index, count)
-    writer = PrimaryMapWriter(
-        args.out,
-        size=args.size,
-        dtype=args.dtype,
-        provenance=localizer.provenance(),
-        writer_id=writer_id,
-        shard_size=args.shard_size,
-    )
-    report = bake(
-        mine,
-        localizer,
-        writer,
-        input_size=args.input_size,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        skip_bad=args.skip_bad,
-        bad_report=Path(args.out) / f"bad-images-{writer_id}.txt",
-        progress=not args.quiet,
-    )
+    check_labels(mine, args.unknown_labels)  # before the store is created: the corrected command must fit it
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    lock = StoreLock(args.out, writer_id, group)  # before loading the zoo: a second writer is refused at once
+    try:
+        from primary_mask.localize import PrimaryRegionLocalizer
+
+        localizer = PrimaryRegionLocalizer(
+            args.model,
+            cam=args.cam,
+            fusion=args.fusion,
+            tau1=args.tau1,
+            tau2=args.tau2,
+            lam=args.lam,
+            band_value=args.band_value,
+            size=args.size,
+            device=device,
+            batch_size=args.batch_size,
+            fake_class=args.fake_class,
+        )
+        writer = PrimaryMapWriter(
+            args.out,
+            size=args.size,
+            dtype=args.dtype,
+            provenance=bake_provenance(localizer, args.input_size, args.dtype, args.unknown_labels),
+            writer_id=writer_id,
+            shard_size=args.shard_size,
+            flush_every=args.flush_every,
+            flush_seconds=args.flush_seconds,
+            group=group,
+            lock=lock,
+        )
+    except BaseException:
+        lock.release()
+        raise
+    if writer.repaired:
+        lost = sum(writer.repaired.values())
+        print(f"[{writer_id}] {lost} maps of missing or damaged shards ({', '.join(writer.repaired)}) are rebaked")
+    try:
+        report = bake(
+            mine,
+            localizer,
+            writer,
+            input_size=args.input_size,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            skip_bad=args.skip_bad,
+            bad_report=Path(args.out) / f"bad-images-{writer_id}.txt",
+            progress=not args.quiet,
+            unknown_labels=args.unknown_labels,
+        )
+    except BakeInterrupted as stop:
+        print(f"[{writer_id}] {stop}", flush=True)
+        return stop.exit_code
     print(
         f"[{writer_id}] {report.baked} maps baked, {report.skipped_present} already present, "
         f"{len(report.bad)} unreadable, {report.seconds:.1f} s -> {args.out}"
@@ -258,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME[:CKPT]",
         help="timm model name with a local checkpoint; repeat for each zoo member",
     )
+    b.add_argument(
+        "--allow-random-weights",
+        action="store_true",
+        help="accept --model NAME without a checkpoint (random weights: for tests only)",
+    )
     b.add_argument("--cam", default="gradcam", choices=["gradcam", "gradcam++", "xgradcam", "layercam"])
     b.add_argument("--fusion", default="neighboring", choices=["neighboring", "average", "max"])
     b.add_argument("--tau1", type=float, default=0.3)
@@ -275,12 +314,31 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dtype", default="uint8", choices=["uint8", "float16"])
     b.add_argument("--input-size", type=int, default=256, help="images are resized to this for the zoo")
     b.add_argument("--fake-class", type=int, default=1, choices=[0, 1], help="the models' index of 'fake'")
+    b.add_argument(
+        "--unknown-labels",
+        default="error",
+        choices=["error", "predicted-class"],
+        help="images of unknown label (not under real/ or fake/, no label column): 'error' (default) refuses "
+        "to bake them; 'predicted-class' explains each model's own prediction for them",
+    )
     b.add_argument("--out", required=True, help="store folder (created, or resumed when it exists)")
     b.add_argument("--device", default=None)
     b.add_argument("--batch-size", type=int, default=32)
     b.add_argument("--workers", type=int, default=2, help="DataLoader workers reading images")
     b.add_argument("--shard", type=_shard_spec, default=None, metavar="i/n", help="bake only slice i of n (job arrays)")
-    b.add_argument("--shard-size", type=int, default=4096, help="maps per shard file")
+    b.add_argument("--shard-size", type=int, default=4096, help="maps per shard file (default: 4096)")
+    b.add_argument(
+        "--flush-every",
+        type=int,
+        default=512,
+        help="write the maps baked so far at least every N maps (default: 512); a kill loses at most these",
+    )
+    b.add_argument(
+        "--flush-seconds",
+        type=float,
+        default=60.0,
+        help="... and at least every S seconds (default: 60)",
+    )
     b.add_argument("--skip-bad", action="store_true", help="list unreadable images in the store folder and go on")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_bake)

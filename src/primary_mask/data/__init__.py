@@ -12,7 +12,15 @@ from primary_mask.data.image_list import (
     read_deepfakebench_json,
     read_list_file,
 )
-from primary_mask.data.images import SPEC_HELP, DeepfakeImageDataset, items_from_spec
+from primary_mask.data.images import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    SPEC_HELP,
+    BadImage,
+    DeepfakeImageDataset,
+    ZooInput,
+    items_from_spec,
+)
 from primary_mask.data.landmarks import LandmarkDataset, LandmarkFolder, with_landmarks
 from primary_mask.data.wrappers import PrimaryMapDataset, keys_from_image_folder, with_primary_maps
 
@@ -25,7 +33,11 @@ __all__ = [
     "keys_from_image_folder",
     "with_landmarks",
     "with_primary_maps",
+    "BadImage",
     "FFPP_METHODS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ZooInput",
     "SPEC_HELP",
     "DeepfakeImageDataset",
     "ImageItem",

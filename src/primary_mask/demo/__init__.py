@@ -23,7 +23,7 @@ from primary_mask.demo.synthetic_face import draw_face, synthetic_primary_map
 from primary_mask.demo.tiny_zoo import tiny_zoo, train_detector
 from primary_mask.figures.tiles import erase_row, labelled_grid, write_png
 from primary_mask.localize import PrimaryRegionLocalizer
-from primary_mask.localize.bake import ImageLoadDataset, bake
+from primary_mask.localize.bake import bake, bake_dataset
 from primary_mask.store import PrimaryMapStore, PrimaryMapWriter, store_stats
 
 __all__ = ["DEMO_ALPHAS", "erase_grid", "run_demo", "static_stage"]
@@ -63,7 +63,7 @@ def static_stage(out: Path, n_pairs: int = 120, steps: int = 250, progress: bool
     faces = out / "faces"
     masks = _write_faces(faces, n_pairs)
     items = list_folder(faces)
-    loaded = ImageLoadDataset(items, INPUT)  # exactly what bake feeds the zoo
+    loaded = bake_dataset(items, INPUT)  # exactly what bake feeds the zoo
     images = torch.stack([loaded[i][0] for i in range(len(items))])
     labels = torch.tensor([it.label for it in items])
     torch.manual_seed(0)

@@ -1,6 +1,7 @@
 """The fused-map store: sharded safetensors files plus JSON index parts."""
 
 from primary_mask.store.format import StoreError
+from primary_mask.store.lock import StoreLock
 from primary_mask.store.merge import consolidate_index, merge_stores
 from primary_mask.store.reader import PrimaryMapStore, load_index
 from primary_mask.store.stats import StoreStats, store_stats
@@ -11,6 +12,7 @@ __all__ = [
     "PrimaryMapStore",
     "PrimaryMapWriter",
     "StoreError",
+    "StoreLock",
     "StoreStats",
     "consolidate_index",
     "load_index",

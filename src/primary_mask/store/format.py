@@ -4,7 +4,9 @@
     STORE/shards/*.safetensors  one tensor "maps" of shape (N, size, size), uint8 or float16; the shard's
                                 keys in its metadata ("keys": JSON list), so a shard describes itself
     STORE/index/*.json        one index part per writer: {"shards": {name: {"count", "sha256", "bytes"}},
-                                "keys": {key: [shard, row]}}; readers take the union of all parts
+                                "keys": {key: [shard, row]}, "image_sizes": {key: [h, w]}}; readers take the
+                                union of all parts (image_sizes: the baked image's size, absent in older stores)
+    STORE/locks/*.lock        the writers at work (see lock.py); STORE/damaged/ shards a writer found damaged
 
 Every file is written under a temporary name and renamed into place, so a killed process leaves either the
 old or the new file, never a torn one.
@@ -31,8 +33,12 @@ class StoreError(ValueError):
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``path`` whole or not at all (temporary file, fsync, rename); mode 0666 less the umask."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(data, indent=1, sort_keys=True))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

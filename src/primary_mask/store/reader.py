@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,26 +13,25 @@ import torch
 
 from primary_mask.store.format import FORMAT, FORMAT_VERSION, StoreError, open_shard_memmap, read_json
 
-__all__ = ["PrimaryMapStore", "load_index"]
+__all__ = ["PrimaryMapStore", "load_index", "load_parts"]
 
 MISSING_POLICIES = ("error", "skip")
 
 
-def load_index(root: Path) -> tuple[dict[str, Any], dict[str, tuple[str, int]], dict[str, dict[str, Any]]]:
-    """Return (store.json, key -> (shard, row), shard -> info) for the store at ``root``.
-
-    Raises :class:`StoreError` naming the file when the store is missing, of another format, or when two
-    index parts claim the same key.
-    """
+def load_parts(
+    root: Path,
+) -> tuple[dict[str, Any], dict[str, tuple[str, int]], dict[str, dict[str, Any]], dict[str, tuple[int, int]]]:
+    """:func:`load_index` plus key -> baked image (h, w) for the keys whose size was recorded."""
     meta = read_json(root / "store.json")
     if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
         raise StoreError(f"{root / 'store.json'} is not a {FORMAT} v{FORMAT_VERSION} store")
     keys: dict[str, tuple[str, int]] = {}
     shards: dict[str, dict[str, Any]] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     owner: dict[str, Path] = {}
     for part in sorted((root / "index").glob("*.json")):
         data = read_json(part)
-        shards.update(data.get("shards", {}))
+        shards.update({name: dict(info, part=part.name) for name, info in data.get("shards", {}).items()})
         for key, (shard, row) in data.get("keys", {}).items():
             if key in keys and keys[key] != (shard, row):
                 raise StoreError(
@@ -39,6 +39,18 @@ def load_index(root: Path) -> tuple[dict[str, Any], dict[str, tuple[str, int]], 
                 )
             keys[key] = (shard, int(row))
             owner[key] = part
+        sizes.update({key: (int(h), int(w)) for key, (h, w) in data.get("image_sizes", {}).items()})
+    return meta, keys, shards, sizes
+
+
+def load_index(root: Path) -> tuple[dict[str, Any], dict[str, tuple[str, int]], dict[str, dict[str, Any]]]:
+    """Return (store.json, key -> (shard, row), shard -> info) for the store at ``root``; each shard's info
+    holds its ``count``, ``sha256``, ``bytes`` and the index ``part`` that lists it.
+
+    Raises :class:`StoreError` naming the file when the store is missing, of another format, or when two
+    index parts claim the same key.
+    """
+    meta, keys, shards, _ = load_parts(root)
     return meta, keys, shards
 
 
@@ -50,16 +62,26 @@ class PrimaryMapStore:
     memory-mapped on first use in each process (the handles are dropped when pickled and reopened after a
     fork), so one store object can be handed to DataLoader workers with fork or spawn.
 
-    ``missing="error"`` (default) raises ``KeyError`` naming the key and the store; ``missing="skip"`` returns an
-    all-zero map for an unknown key, which :class:`~primary_mask.PrimaryRegionErase` leaves unerased.
+    An unknown key raises ``KeyError`` naming the key and the store. What a training sample without a map gets
+    is decided in one place, the dataset wrapper (``with_primary_maps(..., missing="skip")``); the store's own
+    ``missing`` argument is deprecated (``missing="skip"`` still returns all-zero maps, with a warning).
     """
 
-    def __init__(self, path: str | os.PathLike, missing: str = "error") -> None:
+    def __init__(self, path: str | os.PathLike, missing: str | None = None) -> None:
+        if missing is None:
+            missing = "error"
+        else:
+            warnings.warn(
+                "PrimaryMapStore(missing=...) is deprecated: set the policy once, on the dataset wrapper "
+                "(with_primary_maps(..., missing='skip'))",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         self.path = Path(path)
         self.missing = missing
-        self.meta, self._index, self.shards = load_index(self.path)
+        self.meta, self._index, self.shards, self._sizes = load_parts(self.path)
         self.size = int(self.meta["size"])
         self.dtype = self.meta["dtype"]
         self._open: dict[str, np.ndarray] = {}
@@ -90,13 +112,54 @@ class PrimaryMapStore:
         return list(self._index)
 
     def _shard(self, name: str) -> np.ndarray:
-        """The shard's maps, memory-mapped: nothing is read until a row is used."""
+        """The shard's maps, memory-mapped: nothing is read until a row is used. A missing or damaged shard
+        raises :class:`StoreError` naming it and the fix."""
         if self._pid != os.getpid():  # forked: do not share file handles with the parent
             self._open, self._pid = {}, os.getpid()
         arr = self._open.get(name)
         if arr is None:
-            arr = self._open[name] = np.asarray(open_shard_memmap(self.path / "shards" / name))
+            path = self.path / "shards" / name
+            info = self.shards[name]
+            fix = (
+                "rerun the same `primary-mask bake` command: it rebakes exactly the maps of missing or damaged "
+                f"shards; then `primary-mask verify {self.path}`"
+            )
+            if not path.exists():
+                raise StoreError(f"shard {path} is missing ({info.get('count')} maps of the store); {fix}")
+            if path.stat().st_size != info.get("bytes", path.stat().st_size):
+                raise StoreError(
+                    f"shard {path} has {path.stat().st_size} bytes, the index recorded {info['bytes']} "
+                    f"(truncated or replaced); {fix}"
+                )
+            try:
+                mm = open_shard_memmap(path)
+            except StoreError as exc:
+                raise StoreError(f"{exc}; {fix}") from None
+            if mm.shape != (info.get("count", mm.shape[0]), self.size, self.size):
+                raise StoreError(
+                    f"shard {path} holds {mm.shape}, not ({info.get('count')}, {self.size}, {self.size}); {fix}"
+                )
+            arr = self._open[name] = np.asarray(mm)
         return arr
+
+    def image_size(self, key: str) -> tuple[int, int] | None:
+        """The (h, w) of the image ``key`` was baked from (before the zoo's resize); None when the store does not
+        record it (baked before sizes were recorded). ``KeyError`` for a key the store does not hold."""
+        if key not in self._index:
+            raise KeyError(f"no primary map for key {key!r} in store {self.path}")
+        return self._sizes.get(key)
+
+    def _finite(self, raw: np.ndarray, keys: list[str]) -> np.ndarray:
+        """float16 rows must be finite (uint8 always are); otherwise :class:`StoreError` naming the key."""
+        if raw.dtype.kind == "f":
+            bad = ~np.isfinite(raw).reshape(len(keys), -1).all(axis=1)
+            if bad.any():
+                key = keys[int(np.flatnonzero(bad)[0])]
+                raise StoreError(
+                    f"the map of {key!r} in store {self.path} (shard {self._index[key][0]}) holds NaN or inf; "
+                    "the shard is damaged: delete it and rerun the same `primary-mask bake` command"
+                )
+        return raw
 
     @staticmethod
     def _to_float(raw: np.ndarray) -> torch.Tensor:
@@ -117,9 +180,12 @@ class PrimaryMapStore:
         if key not in self._index:
             if self.missing == "skip":
                 return torch.zeros(self.size, self.size)
-            raise KeyError(f"no primary map for key {key!r} in store {self.path} (missing='skip' leaves it unerased)")
+            raise KeyError(
+                f"no primary map for key {key!r} in store {self.path} "
+                "(with_primary_maps(..., missing='skip') leaves such samples unerased)"
+            )
         shard, row = self._index[key]
-        return self._to_float(self._shard(shard)[row])
+        return self._to_float(self._finite(self._shard(shard)[row][None], [key])[0])
 
     def get_batch(self, keys: Iterable[str]) -> torch.Tensor:
         """``(N, size, size)`` float32 maps for ``keys`` (the missing policy applies to each key)."""
@@ -136,5 +202,6 @@ class PrimaryMapStore:
             slots.append(i)
             rows.append(row)
         for shard, (slots, rows) in by_shard.items():
-            out[torch.tensor(slots)] = self._to_float(self._shard(shard)[np.array(rows)])
+            raw = self._finite(self._shard(shard)[np.array(rows)], [keys[i] for i in slots])
+            out[torch.tensor(slots)] = self._to_float(raw)
         return out

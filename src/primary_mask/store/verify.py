@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from primary_mask.store.format import DTYPES, StoreError, open_shard_memmap, sha256_file, shard_keys
+from primary_mask.store.lock import StoreLock
 from primary_mask.store.reader import load_index
 
 __all__ = ["verify_store"]
@@ -60,4 +61,10 @@ def verify_store(path: str | Path) -> tuple[list[str], list[str]]:
     for f in sorted((root / "shards").glob("*.safetensors")):
         if f.name not in shards:
             notes.append(f"{f}: not referenced by any index part (left by an interrupted run; safe to delete)")
+    for f in sorted((root / "locks").glob("*.lock")) if (root / "locks").is_dir() else []:
+        holder = StoreLock._read(f) or {}
+        notes.append(
+            f"{f}: held by pid {holder.get('pid')} on host {holder.get('host')} since {holder.get('since')} "
+            "(a bake at work, or one that was killed: the next bake takes a dead process's lock over)"
+        )
     return problems, notes

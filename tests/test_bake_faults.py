@@ -1,0 +1,146 @@
+"""`primary-mask bake` under real faults: real signals to a real bake process, a second bake into the same store,
+a kill -9 and the rerun that resumes. The resumed store must equal an uninterrupted bake, byte for byte."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import timm
+import torch
+
+from primary_mask import PrimaryMapStore, verify_store
+from primary_mask.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+N_IMAGES = 240
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the subprocesses (OMP_NUM_THREADS=1): same arithmetic, and fast on a busy CPU
+    yield _setup(tmp_path_factory)
+    torch.set_num_threads(threads)
+
+
+def _setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bake_faults")
+    rng = np.random.default_rng(0)
+    for i in range(N_IMAGES):
+        label = ("real", "fake")[i % 2]
+        (d / "images" / label).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(d / "images" / label / f"{i:04d}.png"), rng.integers(0, 255, (24, 24, 3), dtype=np.uint8))
+    torch.manual_seed(0)
+    ckpt = d / "resnet10t.pth"
+    torch.save(timm.create_model("resnet10t", pretrained=False, num_classes=1).state_dict(), ckpt)
+    args = ["--images", str(d / "images"), "--model", f"resnet10t:{ckpt}", "--size", "16", "--input-size", "32"]
+    args += ["--batch-size", "2"]  # small batches: the bake is in progress long enough to be interrupted
+    assert main(["bake", *args, "--out", str(d / "reference"), "--quiet"]) == 0
+    return d, args
+
+
+class Bake:
+    """A `primary-mask bake` subprocess whose progress bar (stderr) is read as it goes."""
+
+    def __init__(self, args: list[str], out: Path) -> None:
+        path = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+        env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "primary_mask.cli", "bake", *args, "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self.err = b""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while chunk := self.proc.stderr.read1(4096):
+            self.err += chunk
+
+    def progress(self) -> int:
+        done = re.findall(rb"bake:\s+\d+%\|[^|]*\|\s*(\d+)/\d+", self.err)
+        return int(done[-1]) if done else 0
+
+    def wait_for(self, n: int, timeout: float = 120) -> int:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if (seen := self.progress()) >= n:
+                return seen
+            assert self.proc.poll() is None, self.err.decode()[-2000:]
+            time.sleep(0.05)
+        raise AssertionError(f"bake made no progress: {self.err.decode()[-2000:]}")
+
+    def finish(self, timeout: float = 120) -> tuple[int, str]:
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.reader.join(5)
+        return self.proc.returncode, out.decode()
+
+
+def assert_same_as_reference(out: Path, reference: Path) -> None:
+    got, ref = PrimaryMapStore(out), PrimaryMapStore(reference)
+    assert sorted(got.keys()) == sorted(ref.keys())
+    assert all((got.raw(k) == ref.raw(k)).all() for k in ref.keys())  # same bytes
+    assert all(got.image_size(k) == (24, 24) for k in ref.keys())
+    assert verify_store(out) == ([], [])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_bake_saves_the_work_and_a_rerun_resumes(setup, tmp_path, capsys, sig):
+    """Default flush settings (maps per shard 4096, flush every 512 maps or 60 s): a signal still saves every
+    map baked so far. While it runs, a second bake into the same store is refused, naming the holder."""
+    d, args = setup
+    out = tmp_path / "store"
+    bake = Bake(args, out)
+    bake.wait_for(10)
+    other = tmp_path / "other.csv"
+    other.write_text("real/0000.png,real\n")
+    started = time.monotonic()
+    assert main(["bake", *args, "--list", str(other), "--out", str(out), "--quiet"]) == 2
+    assert time.monotonic() - started < 10  # at once, before loading the zoo
+    err = capsys.readouterr().err
+    assert f"pid {bake.proc.pid} on host {socket.gethostname()}" in err
+    assert "--shard i/n" in err and "primary-mask merge" in err and "wait" in err
+    seen = bake.progress()
+    bake.proc.send_signal(sig)
+    code, printed = bake.finish()
+    assert code == 128 + sig, bake.err.decode()[-2000:]
+    saved = int(re.search(r"interrupted by SIG\w+: (\d+) maps saved", printed).group(1))
+    assert "rerun the same command to resume" in printed
+    assert seen <= saved < N_IMAGES  # nothing baked before the signal is lost
+    assert len(PrimaryMapStore(out)) == saved and verify_store(out)[0] == []
+    assert not list((out / "locks").glob("*.lock"))  # released
+
+    assert main(["bake", *args, "--out", str(out), "--quiet"]) == 0
+    assert f"{N_IMAGES - saved} maps baked, {saved} already present" in capsys.readouterr().out
+    assert_same_as_reference(out, d / "reference")
+
+
+def test_kill_mid_bake_loses_at_most_the_flush_budget_and_a_rerun_takes_over_its_lock(setup, tmp_path, capsys):
+    """SIGKILL: no handler runs. With --flush-every 8, the store holds all but the last <= 8 maps (+ one batch
+    being baked); the dead bake's lock is taken over by the rerun, which bakes exactly the rest."""
+    d, args = setup
+    out = tmp_path / "store"
+    bake = Bake([*args, "--flush-every", "8"], out)
+    bake.wait_for(40)
+    bake.proc.kill()
+    seen = bake.progress()
+    bake.finish()
+    assert bake.proc.returncode == -signal.SIGKILL
+    assert (out / "locks" / "main.lock").exists()  # left behind by the dead process
+    assert any(f"main.lock: held by pid {bake.proc.pid}" in note for note in verify_store(out)[1])
+    kept = len(PrimaryMapStore(out))
+    assert seen - 8 - 2 <= kept < N_IMAGES
+    assert main(["bake", *args, "--out", str(out), "--quiet"]) == 0
+    assert f"{N_IMAGES - kept} maps baked, {kept} already present" in capsys.readouterr().out
+    assert_same_as_reference(out, d / "reference")
