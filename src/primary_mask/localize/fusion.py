@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as nnf
 
 from primary_mask.functional._compare import compare_to_float
+from primary_mask.localize.names import FUSIONS
 
 __all__ = ["FUSIONS", "fuse_maps"]
 
-FUSIONS = ("average", "max", "neighboring")
 _INT32_INDEX_LIMIT = 2**31  # padded maps with fewer elements gather with int32 indices
 # From this share of the pixels in the tau2..tau1 band, Eq. 7-8 is decided from dense bounds first (CPU crossover
 # measured at 12-15%; Grad-CAMs of trained detectors put 15-60% of the pixels in the band).
