@@ -32,4 +32,5 @@ _SOURCES = {
     "fuse_maps": "primary_mask.localize.fusion",
     "load_model": "primary_mask.localize.zoo",
 }
-__getattr__, __dir__ = lazy_exports(globals(), _SOURCES, ("bake", "fusion", "localizer", "names", "target_layers", "zoo"))
+_SUBMODULES = ("bake", "fusion", "localizer", "names", "target_layers", "zoo")
+__getattr__, __dir__ = lazy_exports(globals(), _SOURCES, _SUBMODULES)
