@@ -8,7 +8,7 @@ skipped when the command is run again (resumable). The plan and an estimate of i
 training step per backbone) are printed first. Checkpoints are chosen on the validation split only.
 
 Config keys (see examples/configs/*.yaml):
-  name, seed, workdir (default runs/<name>)
+  name, seed, workdir (default runs/<name>), results_dir (default examples/results)
   data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR}   # landmarks: for mask: landmark
   zoo: {members: [...], size, epochs, batch_size, args: [...]}         # extra args go to train.py
   bake: {size, fusion, tau1, tau2, lam}                                  # defaults for every variant
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import hashlib
 import json
 import math
@@ -42,6 +43,18 @@ from primary_mask.cli import main as primary_mask_main
 
 BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, "lam": 0.15}
 MASKS = train.MASKS
+# Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
+BAKE_KEYS = tuple(BAKE_DEFAULTS)
+CONFIG_KEYS = {
+    "": ("name", "seed", "workdir", "results_dir", "data", "zoo", "bake", "train", "backbones", "variants"),
+    "data": ("train", "val", "tests", "landmarks"),
+    "zoo": ("members", "size", "epochs", "batch_size", "args"),
+    "bake": BAKE_KEYS,
+    "train": ("size", "epochs", "batch_size", "lr", "args"),
+    "variants[]": ("name", "prle", "bake"),
+    "variants[].prle": ("mask", "p", "alpha_range", "fill", "gamma", "erase_on", "missing"),
+    "variants[].bake": (*BAKE_KEYS, "members"),
+}
 
 
 def variant_mask(variant: dict) -> str | None:
@@ -53,8 +66,37 @@ def load_config(path: Path) -> dict:
     return load_config_dict(yaml.safe_load(path.read_text()), str(path))
 
 
+def _check_keys(section: dict, kind: str, label: str, where: str) -> None:
+    """Refuse a key the runner does not read (a typo would otherwise be ignored silently)."""
+    if not isinstance(section, dict):
+        raise SystemExit(f"{where}: {label or 'the config'} must be a mapping, got {type(section).__name__}")
+    valid = CONFIG_KEYS[kind]
+    for key in section:
+        if key not in valid:
+            near = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            name = f"{label}.{key}" if label else str(key)
+            raise SystemExit(f"{where}: unknown key {name!r}; {hint}valid keys here: {', '.join(valid)}")
+
+
+def check_keys(cfg: dict, where: str = "config") -> None:
+    """Every key of the config, in every section, is one the runner reads."""
+    _check_keys(cfg, "", "", where)
+    for section in ("data", "zoo", "bake", "train"):
+        if cfg.get(section) is not None:
+            _check_keys(cfg[section], section, section, where)
+    for i, variant in enumerate(cfg.get("variants") or []):
+        label = f"variants[{i}]"
+        _check_keys(variant, "variants[]", label, where)
+        label = f"variants[{variant.get('name', i)}]"
+        for section in ("prle", "bake"):
+            if variant.get(section) is not None:
+                _check_keys(variant[section], f"variants[].{section}", f"{label}.{section}", where)
+
+
 def load_config_dict(cfg: dict, where: str = "config") -> dict:
-    """Check the required keys and fill the defaults."""
+    """Check the keys (unknown ones are refused, with the nearest valid key) and fill the defaults."""
+    check_keys(cfg, where)
     for key in ("name", "data", "zoo", "backbones", "variants"):
         if key not in cfg:
             raise SystemExit(f"{where}: missing key {key!r}")

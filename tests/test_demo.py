@@ -58,3 +58,17 @@ def test_synthetic_material_is_deterministic_and_valid():
     assert m.dtype == np.float32 and m.min() == 0 and m.max() == 1
     assert ((m > 0) & (m <= 0.3)).sum() == 0  # Eq. 6 threshold applied
     assert torch.from_numpy(m).shape == (64, 64)
+
+
+def test_the_demo_shows_each_stage_and_the_training_progress(tmp_path, capfd):
+    """A user waiting on the demo sees which stage runs and how far each detector's training is."""
+    static_stage(tmp_path, n_pairs=2, steps=3, progress=True)
+    out, err = capfd.readouterr()
+    assert "[1/4] drawing 2 real and 2 forged faces" in out
+    assert "[2/4] training 3 tiny detectors, 3 steps each" in out
+    assert "[3/4] baking" in out
+    for name in ("TinyXception", "TinyResNet", "TinyVGG"):
+        assert f"train {name}" in err and "3/3" in err.split(f"train {name}")[-1].split("train ")[0], name
+    static_stage(tmp_path / "quiet", n_pairs=2, steps=3, progress=False)
+    out, err = capfd.readouterr()
+    assert "[1/4]" not in out and "train Tiny" not in err

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,3 +205,50 @@ def test_offline_configs_run_as_shipped_on_tiny_data(tmp_path):
             for v in cfg["variants"]:
                 row = backbone if v["name"] == "baseline" else f"{backbone} + {v['name']}"
                 assert f"| {row} |" in table, (name, row)
+
+
+@pytest.mark.parametrize(
+    "section, typo, meant",
+    [
+        ("bake", "tua1", "tau1"),
+        ("train", "epoch", "epochs"),
+        ("zoo", "epoch", "epochs"),
+        ("prle", "alpha", "alpha_range"),
+        ("variant bake", "lamda", "lam"),
+        ("data", "test", "tests"),
+        ("top", "seeds", "seed"),
+    ],
+)
+def test_a_misspelled_key_is_refused_with_the_file_the_key_and_the_nearest_valid_one(tmp_path, section, typo, meant):
+    cfg = {
+        "name": "typo",
+        "data": {"train": "a", "val": "b", "tests": {"T": "c"}},
+        "zoo": {"members": ["mobilenet_v2"]},
+        "backbones": ["mobilenet_v2"],
+        "variants": [{"name": "baseline"}, {"name": "PRLE", "prle": {"p": 0.5}, "bake": {"fusion": "average"}}],
+    }
+    config = tmp_path / "typo.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    reproduce.load_config(config)  # valid as written
+    target = {
+        "top": cfg,
+        "data": cfg["data"],
+        "zoo": cfg["zoo"],
+        "bake": cfg.setdefault("bake", {}),
+        "train": cfg.setdefault("train", {}),
+        "prle": cfg["variants"][1]["prle"],
+        "variant bake": cfg["variants"][1]["bake"],
+    }[section]
+    target[typo] = 1
+    config.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(SystemExit) as err:
+        reproduce.load_config(config)
+    message = str(err.value)
+    assert str(config) in message and f"{typo}'" in message and f"did you mean '{meant}'" in message, message
+
+
+def test_an_unknown_key_far_from_every_valid_one_lists_the_valid_keys():
+    with pytest.raises(SystemExit, match=r"unknown key 'train.xyzzy'; valid keys here: size, epochs"):
+        reproduce.check_keys({"train": {"xyzzy": 1}}, "my.yaml")
+    with pytest.raises(SystemExit, match=r"my.yaml: variants\[PRLE\].prle must be a mapping"):
+        reproduce.check_keys({"variants": [{"name": "PRLE", "prle": [0.5]}]}, "my.yaml")

@@ -7,6 +7,26 @@ import os
 import sys
 from pathlib import Path
 
+# Only a tiny module of names: ``--help`` must not load torch models, CAM or plotting code.
+from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, FUSIONS
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless the help states it; flags and required options say none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if "(default" in (action.help or "") or action.nargs == 0 or action.required:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """The subcommands' parsers share the formatter (``add_subparsers`` makes them of this class)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
 
 def _shard_spec(text: str) -> tuple[int, int]:
     try:
@@ -274,16 +294,14 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="primary-mask", description="Primary Region Regularization (PRLE) for deepfake detectors."
-    )
+    parser = _Parser(prog="primary-mask", description="Primary Region Regularization (PRLE) for deepfake detectors.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("bake", help="compute fused Grad-CAM maps of a detector zoo and store them (resumable)")
     b.add_argument("--images", required=True, help="image root; keys are paths relative to it")
     src = b.add_mutually_exclusive_group()
     src.add_argument("--list", help="CSV path,label[,video] or one path per line (default: every image under --images)")
-    src.add_argument("--deepfakebench-json", help="DeepfakeBench dataset JSON")
+    src.add_argument("--deepfakebench-json", help="DeepfakeBench dataset JSON (default: none)")
     b.add_argument("--split", nargs="+", default=["train"], help="splits of the DeepfakeBench JSON (default: train)")
     b.add_argument(
         "--model",
@@ -297,21 +315,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept --model NAME without a checkpoint (random weights: for tests only)",
     )
-    b.add_argument("--cam", default="gradcam", choices=["gradcam", "gradcam++", "xgradcam", "layercam"])
-    b.add_argument("--fusion", default="neighboring", choices=["neighboring", "average", "max"])
-    b.add_argument("--tau1", type=float, default=0.3)
-    b.add_argument("--tau2", type=float, default=0.1)
-    b.add_argument("--lam", type=float, default=0.15)
+    b.add_argument("--cam", default="gradcam", choices=CAM_NAMES, help="Grad-CAM variant (pytorch-grad-cam)")
+    b.add_argument("--fusion", default="neighboring", choices=FUSIONS, help="how the zoo's CAMs become one map")
+    b.add_argument("--tau1", type=float, default=0.3, help="fused value s > tau1 is kept (Eq. 6)")
+    b.add_argument(
+        "--tau2", type=float, default=0.1, help="neighboring: s < tau2 is 0, tau2..tau1 by neighbours (Eq. 8)"
+    )
+    b.add_argument("--lam", type=float, default=0.15, help="neighboring: neighbour difference that keeps s (Eq. 7)")
     b.add_argument(
         "--band-value",
         default="mean",
-        choices=["mean", "max"],
+        choices=BAND_VALUES,
         help="neighboring fusion: value of a kept band pixel (tau2 <= s <= tau1). mean: its own mean over the zoo, "
         "never above a core pixel (s > tau1); max: the paper's Eq. 8, the largest value of the zoo in its 3x3 "
-        "neighbourhood, so rims outrank cores. Recorded in the store's provenance (default: %(default)s)",
+        "neighbourhood, so rims outrank cores. Recorded in the store's provenance",
     )
     b.add_argument("--size", type=int, default=64, help="side of the stored maps")
-    b.add_argument("--dtype", default="uint8", choices=["uint8", "float16"])
+    b.add_argument("--dtype", default="uint8", choices=["uint8", "float16"], help="how the maps are stored")
     b.add_argument("--input-size", type=int, default=256, help="images are resized to this for the zoo")
     b.add_argument("--fake-class", type=int, default=1, choices=[0, 1], help="the models' index of 'fake'")
     b.add_argument(
@@ -322,51 +342,52 @@ def build_parser() -> argparse.ArgumentParser:
         "to bake them; 'predicted-class' explains each model's own prediction for them",
     )
     b.add_argument("--out", required=True, help="store folder (created, or resumed when it exists)")
-    b.add_argument("--device", default=None)
-    b.add_argument("--batch-size", type=int, default=32)
+    b.add_argument(
+        "--device", default=None, help="where the zoo runs, e.g. cpu, cuda:1 (default: cuda when available, else cpu)"
+    )
+    b.add_argument("--batch-size", type=int, default=32, help="images per Grad-CAM call")
     b.add_argument("--workers", type=int, default=2, help="DataLoader workers reading images")
-    b.add_argument("--shard", type=_shard_spec, default=None, metavar="i/n", help="bake only slice i of n (job arrays)")
-    b.add_argument("--shard-size", type=int, default=4096, help="maps per shard file (default: 4096)")
+    b.add_argument(
+        "--shard", type=_shard_spec, default=None, metavar="i/n", help="bake only slice i of n (default: all)"
+    )
+    b.add_argument("--shard-size", type=int, default=4096, help="maps per shard file")
     b.add_argument(
         "--flush-every",
         type=int,
         default=512,
-        help="write the maps baked so far at least every N maps (default: 512); a kill loses at most these",
+        help="write the maps baked so far at least every N maps; a kill loses at most these",
     )
-    b.add_argument(
-        "--flush-seconds",
-        type=float,
-        default=60.0,
-        help="... and at least every S seconds (default: 60)",
-    )
+    b.add_argument("--flush-seconds", type=float, default=60.0, help="... and at least every S seconds")
     b.add_argument("--skip-bad", action="store_true", help="list unreadable images in the store folder and go on")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_bake)
 
     m = sub.add_parser("merge", help="join stores into --out, or consolidate --out's index when no sources are given")
-    m.add_argument("--out", required=True)
-    m.add_argument("sources", nargs="*")
+    m.add_argument("--out", required=True, help="the store written (or consolidated)")
+    m.add_argument("sources", nargs="*", help="stores to join into --out (default: none, consolidate --out)")
     m.set_defaults(func=_merge)
 
     i = sub.add_parser("inspect", help="PNG grid: image, fused map, erased at each alpha (Fig. 7)")
-    i.add_argument("store")
+    i.add_argument("store", help="store folder")
     i.add_argument("--images", required=True, help="the image root the store was baked from")
-    i.add_argument("--out", default="inspect_grid.png")
-    i.add_argument("--alpha", type=float, nargs="+", default=[1.0, 0.7, 0.4, 0.1])
-    i.add_argument("--n", type=int, default=8)
-    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--out", default="inspect_grid.png", help="PNG written")
+    i.add_argument(
+        "--alpha", type=float, nargs="+", default=[1.0, 0.7, 0.4, 0.1], help="erase strengths, one column each"
+    )
+    i.add_argument("--n", type=int, default=8, help="images drawn from the store, one row each")
+    i.add_argument("--seed", type=int, default=0, help="seed of the draw")
     i.add_argument("--no-faces", action="store_true", help="maps and masks on grey, without the images")
     i.set_defaults(func=_inspect)
 
     s = sub.add_parser("stats", help="positive-pixel share per folder (Table I) and value histogram (Fig. 3)")
-    s.add_argument("store")
+    s.add_argument("store", help="store folder")
     s.add_argument("--depth", type=int, default=2, help="folder levels used to group keys")
-    s.add_argument("--bins", type=int, default=10)
-    s.add_argument("--png", default=None, help="also write the figure here")
+    s.add_argument("--bins", type=int, default=10, help="histogram bins over (0, 1]")
+    s.add_argument("--png", default=None, help="also write the figure here (default: no figure)")
     s.set_defaults(func=_stats)
 
     v = sub.add_parser("verify", help="check checksums, index, shapes and values; exit 1 on any problem")
-    v.add_argument("store")
+    v.add_argument("store", help="store folder")
     v.set_defaults(func=_verify)
 
     lm = sub.add_parser("landmarks", help="68-point landmarks of every face under --images, as OUT/<key>.npy (dlib)")
@@ -374,20 +395,20 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument(
         "--list", help="CSV path,label[,video] or one path per line (default: real/ and fake/ under --images)"
     )
-    lm.add_argument("--out", required=True)
-    lm.add_argument("--quiet", action="store_true")
+    lm.add_argument("--out", required=True, help="folder of <key>.npy files (created)")
+    lm.add_argument("--quiet", action="store_true", help="no progress bar")
     lm.set_defaults(func=_landmarks)
 
     sg = sub.add_parser("synth-grid", help="PNG grid of real faces and their SBI / FIA-USA pseudo-fakes")
     sg.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
     sg.add_argument("--landmarks", default=None, help="folder of <key>.npy landmarks (default: detect with dlib)")
-    sg.add_argument("--out", default="synth_grid.png")
-    sg.add_argument("--n", type=int, default=6)
-    sg.add_argument("--seed", type=int, default=0)
+    sg.add_argument("--out", default="synth_grid.png", help="PNG written")
+    sg.add_argument("--n", type=int, default=6, help="faces, one row each")
+    sg.add_argument("--seed", type=int, default=0, help="seed of the face draw and the blends")
     sg.set_defaults(func=_synth_grid)
 
     d = sub.add_parser("demo", help="the whole static stage on drawn faces, then the erase grid")
-    d.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
+    d.add_argument("--out", default="demo_out", help="output folder")
     d.add_argument("--quick", action="store_true", help="fewer images and training steps (for tests)")
     d.set_defaults(func=_demo)
 

@@ -1,11 +1,11 @@
 """The README demo (``make demo`` / ``primary-mask demo``): the whole static stage on drawn faces.
 
 1. draw real faces and fakes with a forged nose or mouth, write them as PNG under ``OUT/faces/{real,fake}``;
-2. train three tiny detectors (Xception-, ResNet-, VGG-like) for a few seconds each;
+2. train three tiny detectors (Xception-, ResNet-, VGG-like) for 100 steps each (50 with ``quick``);
 3. bake their fused Grad-CAMs into ``OUT/store`` with the library's own ``bake``;
 4. write ``OUT/inspect_grid.png`` (Fig. 7 on the baked maps), ``OUT/stats.txt`` and ``OUT/stats.png``
    (Table I / Fig. 3), and ``OUT/erase_grid.png`` (Fig. 7 on hand-made maps).
-Runs on a 2-core CPU in about a minute.
+Training takes most of the time; each step prints progress.
 """
 
 from __future__ import annotations
@@ -58,9 +58,17 @@ def _fresh_store(path: Path) -> None:
     shutil.rmtree(path)
 
 
-def static_stage(out: Path, n_pairs: int = 120, steps: int = 250, progress: bool = True) -> dict[str, object]:
-    """Steps 1-3 of the demo; returns the store path, the detectors' accuracies and the forged-region masks."""
+def _stage(progress: bool, text: str) -> None:
+    if progress:
+        print(text, flush=True)
+
+
+def static_stage(out: Path, n_pairs: int = 120, steps: int = 100, progress: bool = True) -> dict[str, object]:
+    """Steps 1-3 of the demo; returns the store path, the detectors' accuracies and the forged-region masks.
+
+    ``progress``: a line per step on stdout and tqdm bars (stderr) while the detectors train and the maps bake."""
     faces = out / "faces"
+    _stage(progress, f"[1/4] drawing {n_pairs} real and {n_pairs} forged faces -> {faces}")
     masks = _write_faces(faces, n_pairs)
     items = list_folder(faces)
     loaded = bake_dataset(items, INPUT)  # exactly what bake feeds the zoo
@@ -68,9 +76,13 @@ def static_stage(out: Path, n_pairs: int = 120, steps: int = 250, progress: bool
     labels = torch.tensor([it.label for it in items])
     torch.manual_seed(0)
     zoo = tiny_zoo()
-    accuracies = {type(m).__name__: train_detector(m, images, labels, steps, seed=i) for i, m in enumerate(zoo)}
+    _stage(progress, f"[2/4] training {len(zoo)} tiny detectors, {steps} steps each")
+    accuracies = {
+        type(m).__name__: train_detector(m, images, labels, steps, seed=i, progress=progress) for i, m in enumerate(zoo)
+    }
     store_path = out / "store"
     _fresh_store(store_path)
+    _stage(progress, f"[3/4] baking the zoo's fused Grad-CAMs of {len(items)} faces -> {store_path}")
     localizer = PrimaryRegionLocalizer(zoo, size=32, device="cpu", batch_size=64)
     provenance = localizer.provenance() | {"demo": True}
     writer = PrimaryMapWriter(store_path, size=32, provenance=provenance, shard_size=128)
@@ -78,14 +90,15 @@ def static_stage(out: Path, n_pairs: int = 120, steps: int = 250, progress: bool
     return {"store": store_path, "faces": faces, "accuracy": accuracies, "forged_regions": masks}
 
 
-def run_demo(out: str | Path = "demo_out", quick: bool = False) -> list[Path]:
+def run_demo(out: str | Path = "demo_out", quick: bool = False, progress: bool = True) -> list[Path]:
     """Write the demo outputs under ``out`` and return their paths (``quick``: a smaller, faster run)."""
     from primary_mask.figures import inspect_grid, stats_figure
 
     out = Path(out)
-    result = static_stage(out, n_pairs=60 if quick else 120, steps=150 if quick else 250)
+    result = static_stage(out, n_pairs=60 if quick else 120, steps=50 if quick else 100, progress=progress)
     store = PrimaryMapStore(result["store"])
     print("detector training accuracy:", ", ".join(f"{k} {v:.2f}" for k, v in result["accuracy"].items()))
+    _stage(progress, f"[4/4] writing the figures and stats under {out}")
     stats = store_stats(store.path, depth=1, bins=10)
     (out / "stats.txt").write_text(stats.table() + "\n")
     print(stats.table())

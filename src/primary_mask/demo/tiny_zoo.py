@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 __all__ = ["TinyVGG", "TinyResNet", "TinyXception", "tiny_zoo", "train_detector"]
 
@@ -104,12 +105,16 @@ def train_detector(
     seed: int = 0,
     batch_size: int = 32,
     lr: float = 1e-3,
+    progress: bool = False,
 ) -> float:
-    """Train with BCE on one logit (real = 0, fake = 1) and random flips; returns the final training accuracy."""
+    """Train with BCE on one logit (real = 0, fake = 1) and random flips; returns the final training accuracy.
+
+    ``progress``: a tqdm bar of the steps (on stderr) with the running loss."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
-    for _ in range(steps):
+    bar = tqdm(range(steps), desc=f"train {type(model).__name__}", unit="step", disable=not progress, leave=True)
+    for step in bar:
         idx = torch.randint(0, len(images), (batch_size,), generator=g)
         x = images[idx]
         flip = torch.rand(batch_size, generator=g) < 0.5
@@ -118,6 +123,8 @@ def train_detector(
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     model.eval()
     with torch.no_grad():
         return float(((model(images)[:, 0] > 0).long() == labels).float().mean())

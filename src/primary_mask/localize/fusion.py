@@ -7,10 +7,9 @@ import math
 import torch
 import torch.nn.functional as nnf
 
-__all__ = ["BAND_VALUES", "FUSIONS", "fuse_maps"]
+from primary_mask.localize.names import BAND_VALUES, FUSIONS
 
-FUSIONS = ("average", "max", "neighboring")
-BAND_VALUES = ("mean", "max")
+__all__ = ["BAND_VALUES", "FUSIONS", "fuse_maps"]
 
 
 def _neighboring(cams: torch.Tensor, tau1: float, tau2: float, lam: float, band_value: str) -> torch.Tensor:

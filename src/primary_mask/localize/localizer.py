@@ -12,12 +12,13 @@ from torch import nn
 
 import primary_mask
 from primary_mask.localize.fusion import BAND_VALUES, FUSIONS, fuse_maps
+from primary_mask.localize.names import CAM_NAMES
 from primary_mask.localize.target_layers import default_target_layer
 from primary_mask.localize.zoo import load_model
 
 __all__ = ["CAM_METHODS", "LabelTarget", "PrimaryRegionLocalizer"]
 
-CAM_METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "xgradcam": XGradCAM, "layercam": LayerCAM}
+CAM_METHODS = dict(zip(CAM_NAMES, (GradCAM, GradCAMPlusPlus, XGradCAM, LayerCAM)))  # the names live in names.py
 
 
 class LabelTarget:
