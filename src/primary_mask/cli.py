@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--unknown-labels",
         default="error",
         choices=["error", "predicted-class"],
-        help="images of unknown label (not under real/ or fake/, no label column): 'error' (default) refuses "
+        help="images of unknown label (not under real/ or fake/, no label column): 'error' refuses "
         "to bake them; 'predicted-class' explains each model's own prediction for them",
     )
     b.add_argument("--out", required=True, help="store folder (created, or resumed when it exists)")
