@@ -1,4 +1,4 @@
-"""The ``primary-mask`` command line: bake, merge, inspect, stats, verify, demo."""
+"""The ``primary-mask`` command line: bake, merge, verify, inspect, stats, masks, score, landmarks, synth-grid, demo."""
 
 from __future__ import annotations
 
