@@ -123,7 +123,7 @@ def test_a_store_baked_before_band_value_is_never_resumed_with_another_rule(tmp_
         writer.add(["a.png"], torch.zeros(1, 8, 8))
     for band_value in ("mean", "max"):
         now = PrimaryRegionLocalizer([TinyNet()], device="cpu", size=8, band_value=band_value).provenance()
-        with pytest.raises(StoreError, match="band_value differ"):
+        with pytest.raises(StoreError, match="band_value: the store does not record it"):
             PrimaryMapWriter(tmp_path / "old", size=8, provenance=now)
 
 
@@ -142,7 +142,7 @@ def test_bake_cli_records_band_value_and_refuses_to_mix_rules(tmp_path, capsys):
     assert main([*args, "--band-value", "max"]) == 0
     assert PrimaryMapStore(tmp_path / "store").provenance["settings"]["band_value"] == "max"
     assert main(args) == 2  # the default, "mean", would mix two rules in one store
-    assert "band_value differ" in capsys.readouterr().err
+    assert "band_value: the store has 'max', this run has 'mean'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -201,3 +201,102 @@ def test_torchvision_spec_with_checkpoint(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
     with pytest.raises(ValueError, match="not a torchvision model"):
         load_model("torchvision.nonet")
+
+
+def manual_max_gradcam(model, image, score_fn):
+    """Grad-CAM by hand, scaled by its maximum only: relu(sum_c w_c A_c) / max, resized bilinearly to the input
+    (cv2), then divided by its maximum again; an all-zero CAM stays 0."""
+    acts = {}
+    handle = model.last.register_forward_hook(lambda m, i, o: acts.__setitem__("a", o))
+    out = model(image[None])[0]
+    handle.remove()
+    grad = torch.autograd.grad(score_fn(out), acts["a"])[0][0]
+    cam = torch.relu((grad.mean(dim=(1, 2))[:, None, None] * acts["a"][0]).sum(0)).detach().numpy()
+    cam = cam / cam.max() if cam.max() > 0 else cam
+    cam = cv2.resize(cam, image.shape[-1:-3:-1])
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def test_max_normalisation_matches_a_hand_computation_and_keeps_the_zeros(images):
+    model = TinyNet(1)
+    labels = torch.tensor([1, 0, 1])
+    cams = PrimaryRegionLocalizer([model], size=16, device="cpu", normalize="max").model_cams(images, labels)[0]
+    minmax = PrimaryRegionLocalizer([model], size=16, device="cpu").model_cams(images, labels)[0]
+    for i, y in enumerate(labels.tolist()):
+        expected = manual_max_gradcam(model, images[i], (lambda o: o[0]) if y == 1 else (lambda o: -o[0]))
+        assert np.abs(cams[i].numpy() - expected).max() < 1e-4
+        assert (expected == 0).any() and expected.max() == pytest.approx(1.0)  # the raw CAM had negative parts
+    # a CAM with zeros has minimum 0, so both scalings agree on it; PositiveNet below tells them apart
+    assert bool((cams == 0).any()) and torch.allclose(cams, minmax, atol=1e-5)
+
+
+class PositiveNet(nn.Module):
+    """One-channel target layer 1 + sigmoid(conv(x)) > 0 and a positive head weight: its Grad-CAM is the
+    activation times a positive constant, positive everywhere."""
+
+    def __init__(self, weight=1.0):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 1, 3, padding=1)
+        self.last = nn.Sequential(self.conv, nn.Sigmoid())
+        self.head = nn.Linear(1, 1)
+        nn.init.constant_(self.head.weight, weight)
+
+    def forward(self, x):
+        return self.head((1 + self.last(x)).mean(dim=(2, 3)))
+
+    def cam_target_layer(self):
+        return self.last
+
+
+def test_max_normalisation_does_not_shift_a_positive_cam_to_zero(images):
+    model = PositiveNet()
+    cams = PrimaryRegionLocalizer([model], size=16, device="cpu", normalize="max").model_cams(images, [1, 1, 1])[0]
+    with torch.no_grad():
+        sig = model.last(images)[:, 0]  # the target layer's output; Grad-CAM = head weight / 256 * sig
+    expected = sig / sig.amax((1, 2), keepdim=True)
+    assert torch.allclose(cams, expected, atol=1e-5) and float(cams.min()) > 0.1
+    minmax = PrimaryRegionLocalizer([model], size=16, device="cpu").model_cams(images, [1, 1, 1])[0]
+    assert torch.allclose(minmax.flatten(1).amin(1), torch.zeros(3), atol=1e-6)  # min-max puts each minimum at 0
+    zero = PrimaryRegionLocalizer([PositiveNet(0.0)], size=16, device="cpu", normalize="max")
+    assert torch.equal(zero.model_cams(images, [1, 1, 1]), torch.zeros(1, 3, 16, 16))  # all-zero stays 0
+
+
+def test_default_normalisation_is_minmax_and_recorded_only_when_changed(images, tmp_path):
+    from primary_mask.store import PrimaryMapWriter, StoreError
+
+    model = TinyNet(1)
+    default = PrimaryRegionLocalizer([model], size=8, device="cpu")
+    explicit = PrimaryRegionLocalizer([model], size=8, device="cpu", normalize="minmax")
+    assert torch.equal(default.localize(images, [1, 0, 1]), explicit.localize(images, [1, 0, 1]))
+    assert "cam_normalize" not in default.settings() and default.settings() == explicit.settings()
+    by_max = PrimaryRegionLocalizer([model], size=8, device="cpu", normalize="max")
+    assert by_max.settings()["cam_normalize"] == "max"
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        PrimaryRegionLocalizer([model], device="cpu", normalize="sum")
+    # a store baked before the option (no cam_normalize recorded) resumes with the default, never with "max"
+    with PrimaryMapWriter(tmp_path / "old", size=8, provenance=default.provenance()) as writer:
+        writer.add(["a.png"], torch.zeros(1, 8, 8))
+    PrimaryMapWriter(tmp_path / "old", size=8, provenance=explicit.provenance()).close()
+    with pytest.raises(StoreError, match="cam_normalize"):
+        PrimaryMapWriter(tmp_path / "old", size=8, provenance=by_max.provenance())
+
+
+def test_bake_cli_records_cam_normalize(tmp_path, capsys):
+    from primary_mask import PrimaryMapStore
+    from primary_mask.cli import main
+
+    (tmp_path / "images" / "fake").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "images" / "fake" / "0.png"), np.full((24, 24, 3), 40, np.uint8))
+    checkpoint = tmp_path / "resnet10t.pth"
+    torch.manual_seed(0)
+    torch.save(timm.create_model("resnet10t", pretrained=False, num_classes=1).state_dict(), checkpoint)
+    args = ["bake", "--images", str(tmp_path / "images"), "--size", "8", "--input-size", "32", "--workers", "0"]
+    args += ["--quiet", "--model", f"resnet10t:{checkpoint}"]
+    assert main([*args, "--out", str(tmp_path / "default")]) == 0
+    assert "cam_normalize" not in PrimaryMapStore(tmp_path / "default").provenance["settings"]
+    assert main([*args, "--out", str(tmp_path / "max"), "--cam-normalize", "max"]) == 0
+    assert PrimaryMapStore(tmp_path / "max").provenance["settings"]["cam_normalize"] == "max"
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "max")]) == 2  # the default would mix two scalings in one store
+    assert "cam_normalize" in capsys.readouterr().err

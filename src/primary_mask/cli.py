@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # Only a tiny module of names: ``--help`` must not load torch models, CAM or plotting code.
-from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, FUSIONS
+from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, CAM_NORMALIZATIONS, FUSIONS
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -88,6 +88,7 @@ def _bake(args: argparse.Namespace) -> int:
             tau2=args.tau2,
             lam=args.lam,
             band_value=args.band_value,
+            normalize=args.cam_normalize,
             size=args.size,
             device=device,
             batch_size=args.batch_size,
@@ -316,6 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept --model NAME without a checkpoint (random weights: for tests only)",
     )
     b.add_argument("--cam", default="gradcam", choices=CAM_NAMES, help="Grad-CAM variant (pytorch-grad-cam)")
+    b.add_argument(
+        "--cam-normalize",
+        default="minmax",
+        choices=CAM_NORMALIZATIONS,
+        help="how each model's CAM is scaled to [0, 1] before fusion (default: minmax). minmax: by its own minimum "
+        "and maximum (pytorch-grad-cam); max: by its own maximum only, so the CAM's zeros stay 0. "
+        "Recorded in the store's provenance when not minmax",
+    )
     b.add_argument("--fusion", default="neighboring", choices=FUSIONS, help="how the zoo's CAMs become one map")
     b.add_argument("--tau1", type=float, default=0.3, help="fused value s > tau1 is kept (Eq. 6)")
     b.add_argument(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as nnf
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
@@ -12,13 +14,49 @@ from torch import nn
 
 import primary_mask
 from primary_mask.localize.fusion import BAND_VALUES, FUSIONS, fuse_maps
-from primary_mask.localize.names import CAM_NAMES
+from primary_mask.localize.names import CAM_NAMES, CAM_NORMALIZATIONS
 from primary_mask.localize.target_layers import default_target_layer
 from primary_mask.localize.zoo import load_model
 
 __all__ = ["CAM_METHODS", "LabelTarget", "PrimaryRegionLocalizer"]
 
 CAM_METHODS = dict(zip(CAM_NAMES, (GradCAM, GradCAMPlusPlus, XGradCAM, LayerCAM)))  # the names live in names.py
+
+
+def _scale_by_max(cams: np.ndarray, target_size: tuple[int, int] | None = None) -> np.ndarray:
+    """``(B, h, w)`` CAMs >= 0 divided each by its own maximum (an all-zero CAM stays 0), then resized to
+    ``target_size`` (width, height) like pytorch-grad-cam's ``scale_cam_image`` (``cv2.resize``, bilinear)."""
+    top = cams.reshape(cams.shape[0], -1).max(1) if cams.size else np.zeros(0)
+    safe = np.where(top > 0, top, 1.0).reshape(-1, *([1] * (cams.ndim - 1)))
+    scaled = np.where(top.reshape(safe.shape) > 0, cams / safe, 0.0).astype(np.float32)
+    if target_size is None:
+        return scaled
+    return np.float32([cv2.resize(img, target_size) for img in scaled])
+
+
+class _MaxScaledCAM:
+    """Mixin for a pytorch-grad-cam method: the ReLU'd raw CAM divided by its own maximum instead of
+    ``scale_cam_image``'s min-max rescaling, so its zeros stay zeros. Same steps as ``BaseCAM`` otherwise
+    (ReLU, resize to the input size, mean over target layers, ReLU)."""
+
+    def compute_cam_per_layer(self, input_tensor, targets, eigen_smooth):  # noqa: ANN001, ANN201 (BaseCAM's)
+        grab = self.activations_and_grads
+        activations = [a.cpu().data.numpy() for a in grab.activations]
+        grads = [g.cpu().data.numpy() for g in grab.gradients]
+        target_size = self.get_target_width_height(input_tensor)
+        per_layer = []
+        for i, layer in enumerate(self.target_layers):
+            act = activations[i] if i < len(activations) else None
+            grad = grads[i] if i < len(grads) else None
+            cam = np.maximum(self.get_cam_image(input_tensor, layer, targets, act, grad, eigen_smooth), 0)
+            per_layer.append(_scale_by_max(cam, target_size)[:, None, :])
+        return per_layer
+
+    def aggregate_multi_layers(self, cam_per_target_layer):  # noqa: ANN001, ANN201 (BaseCAM's)
+        return _scale_by_max(np.maximum(np.concatenate(cam_per_target_layer, axis=1), 0).mean(axis=1))
+
+
+_MAX_SCALED = {name: type(f"MaxScaled{cls.__name__}", (_MaxScaledCAM, cls), {}) for name, cls in CAM_METHODS.items()}
 
 
 class LabelTarget:
@@ -56,6 +94,10 @@ class PrimaryRegionLocalizer:
         size: side of the stored maps (default 64).
         device: where the models run (default: CUDA when available, else CPU).
         batch_size: images per Grad-CAM call.
+        normalize: how each model's CAM is scaled to [0, 1] before fusion. ``"minmax"`` (default): by its own
+            minimum and maximum, as pytorch-grad-cam does (a CAM positive everywhere then reaches 0 at its
+            minimum only); ``"max"``: the ReLU'd raw CAM divided by its own maximum, so its zeros stay 0 (the
+            paper's "over 80% of the attention values are 0"); an all-zero CAM stays 0.
         fake_class: label convention of the models. Labels are always real = 0, fake = 1; a two-class model
             whose fake logit is index 0 (the authors' release) needs ``fake_class=0``; for a one-logit model
             ``fake_class=1`` means a positive logit is "fake".
@@ -77,6 +119,7 @@ class PrimaryRegionLocalizer:
         device: str | torch.device | None = None,
         batch_size: int = 32,
         fake_class: int = 1,
+        normalize: str = "minmax",
     ) -> None:
         if isinstance(models, (nn.Module, str)) or len(models) == 0:
             raise ValueError("models must be a non-empty list of nn.Modules or 'timm_name[:checkpoint]' specs")
@@ -86,6 +129,8 @@ class PrimaryRegionLocalizer:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
         if band_value not in BAND_VALUES:
             raise ValueError(f"band_value must be one of {BAND_VALUES}, got {band_value!r}")
+        if normalize not in CAM_NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {CAM_NORMALIZATIONS}, got {normalize!r}")
         if fake_class not in (0, 1):
             raise ValueError(f"fake_class must be 0 or 1, got {fake_class}")
         if target_layers is not None and len(target_layers) != len(models):
@@ -101,7 +146,7 @@ class PrimaryRegionLocalizer:
             for m, t in zip(self.models, target_layers or [None] * len(self.models))
         ]
         self.cam, self.fusion, self.tau1, self.tau2, self.lam = cam, fusion, tau1, tau2, lam
-        self.band_value = band_value
+        self.band_value, self.normalize = band_value, normalize
         self.size, self.batch_size, self.fake_class = int(size), int(batch_size), fake_class
 
     def settings(self) -> dict[str, Any]:
@@ -109,7 +154,8 @@ class PrimaryRegionLocalizer:
 
         ``band_value`` is recorded for ``"neighboring"`` fusion only, the one it changes. Stores baked before it
         existed used ``"max"`` and lack the key, so their settings differ from any run's and the store writer
-        refuses to resume them: one store never mixes the two rules.
+        refuses to resume them: one store never mixes the two rules. ``normalize`` is recorded only when it is
+        not the default ``"minmax"``, so stores baked before it existed (all min-max) still resume.
         """
         settings = {
             "models": [{k: info.get(k) for k in ("name", "checkpoint", "sha256")} for info in self.model_info],
@@ -123,13 +169,15 @@ class PrimaryRegionLocalizer:
         }
         if self.fusion == "neighboring":
             settings["band_value"] = self.band_value
+        if self.normalize != "minmax":
+            settings["cam_normalize"] = self.normalize
         return settings
 
     def provenance(self) -> dict[str, Any]:
         return {"settings": self.settings(), "library_version": primary_mask.__version__}
 
     def model_cams(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """``(T, B, size, size)`` per-model CAMs, each min-max normalised per image to [0, 1]."""
+        """``(T, B, size, size)`` per-model CAMs in [0, 1], each scaled per image as ``normalize`` says."""
         if images.ndim != 4 or not images.is_floating_point():
             raise ValueError(
                 f"images must be a float (B, C, H, W) tensor (normalised for the models), got {tuple(images.shape)}"
@@ -144,11 +192,12 @@ class PrimaryRegionLocalizer:
         label_list = labels.tolist() if labels is not None else [-1] * images.shape[0]
         targets = [LabelTarget(int(y), self.fake_class) for y in label_list]
         cams = []
+        methods = CAM_METHODS if self.normalize == "minmax" else _MAX_SCALED
         for model, layer in zip(self.models, self.target_layers):
-            with CAM_METHODS[self.cam](model=model, target_layers=[layer]) as cam:
+            with methods[self.cam](model=model, target_layers=[layer]) as cam:
                 grey = cam(input_tensor=images, targets=targets)
             cams.append(torch.from_numpy(grey).to(self.device, torch.float32))
-        stacked = torch.stack(cams)  # (T, B, H, W), already in [0, 1] at input size
+        stacked = torch.stack(cams)  # (T, B, H, W), already in [0, 1] at input size (and >= 0)
         t, b, h, w = stacked.shape
         small = nnf.interpolate(
             stacked.reshape(t * b, 1, h, w),
@@ -159,6 +208,8 @@ class PrimaryRegionLocalizer:
         ).reshape(t, b, self.size, self.size)
         flat = small.flatten(2)
         lo, hi = flat.amin(-1, keepdim=True), flat.amax(-1, keepdim=True)
+        if self.normalize == "max":  # the antialiased resize keeps values >= 0; rescale the maximum to 1
+            return torch.where(hi > 0, flat / hi.clamp_min(torch.finfo(flat.dtype).tiny), 0.0).reshape(small.shape)
         return ((flat - lo) / (hi - lo).clamp_min(1e-7)).reshape(small.shape)
 
     def localize(self, images: torch.Tensor, labels: torch.Tensor | Sequence[int] | None = None) -> torch.Tensor:
