@@ -288,7 +288,7 @@ def _score(args: argparse.Namespace) -> int:
         print(f"note: {line}")
     print(scores_table(rows))
     if args.png:
-        from primary_mask.quality.figure import scores_figure
+        from primary_mask.figures.scores import scores_figure
 
         print(f"wrote {scores_figure(rows, args.png, title=str(args.store))}")
     return 0
