@@ -1,6 +1,7 @@
 """The primary-mask CLI end to end on a temporary image folder with tiny random-initialised timm models."""
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -115,6 +116,13 @@ def test_job_array_shards_then_merge(image_root, checkpoints, tmp_path):
         assert torch.allclose(merged[key], PrimaryMapStore(whole)[key], atol=1 / 255)
 
 
+def free_port() -> int:
+    """A TCP port free on this machine now (a fixed one can be taken by another job)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_torchrun_two_ranks(image_root, checkpoints, tmp_path):
     out = tmp_path / "ddp"
     cmd = [
@@ -124,7 +132,7 @@ def test_torchrun_two_ranks(image_root, checkpoints, tmp_path):
         "--nproc-per-node",
         "2",
         "--master-port",
-        "29517",
+        str(free_port()),
         "-m",
         "primary_mask.cli",
     ] + bake_args(image_root, out, checkpoints[:1], "--device", "cpu")
