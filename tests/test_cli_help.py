@@ -96,3 +96,14 @@ def test_cli_choices_are_the_librarys():
     bake = {a.dest: a for a in _subcommands()["bake"]._actions}
     assert tuple(bake["cam"].choices) == tuple(CAM_METHODS) == ("gradcam", "gradcam++", "xgradcam", "layercam")
     assert tuple(bake["fusion"].choices) == FUSIONS == FUSIONS_FROM_FUSION == ("average", "max", "neighboring")
+
+
+def test_ctrl_c_before_a_command_saves_anything_is_a_short_message(monkeypatch, capsys, tmp_path):
+    import primary_mask.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_verify", interrupted)
+    assert cli.main(["verify", str(tmp_path)]) == 130
+    assert "interrupted before any work was saved" in capsys.readouterr().err

@@ -65,7 +65,7 @@ def test_adding_again_skips_present_keys_and_settings_must_match(tmp_path):
     assert torch.allclose(PrimaryMapStore(tmp_path / "s")[keys[0]], maps[0], atol=1 / 255)  # not overwritten
     with pytest.raises(StoreError, match="first difference: tau1: the store has 0.3, this run has 0.5"):
         PrimaryMapWriter(tmp_path / "s", size=8, provenance={"settings": {"fusion": "neighboring", "tau1": 0.5}})
-    with pytest.raises(StoreError, match="size=8"):
+    with pytest.raises(StoreError, match="first difference: size: the store has 8, this run has 16"):
         PrimaryMapWriter(tmp_path / "s", size=16, provenance=SETTINGS)
 
 

@@ -243,3 +243,9 @@ def test_flag_marks_the_sample_only_when_pixels_were_erased(gen):
     assert not bool(t(img, PrimaryMap(torch.zeros_like(m)), EraseFlag())[2])  # drawn, but nothing to erase
     assert not bool(PrimaryRegionErase(p=0)(img, PrimaryMap(m), EraseFlag())[2])
     assert type(t(img, PrimaryMap(m))[1]) is PrimaryMap  # the map itself is returned unchanged
+
+
+def test_a_numpy_image_is_refused_with_what_to_pass():
+    image = np.full((8, 8, 3), 100, np.uint8)
+    with pytest.raises(TypeError, match=r"numpy array.*v2\.ToImage\(\)"):
+        PrimaryRegionErase(p=1.0)(image, PrimaryMap(torch.ones(8, 8)))

@@ -204,6 +204,7 @@ def _landmarks(args: argparse.Namespace) -> int:
     found = len(items) - len(missed)
     print(f"{found} of {len(items)} images have landmarks in {args.out}; no face found in {len(missed)}")
     if missed:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         Path(args.out, "no-face.txt").write_text("\n".join(missed) + "\n")
         print(f"listed in {Path(args.out, 'no-face.txt')}")
     return 0
@@ -446,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-shift",
         type=int,
         default=2,
-        help="shifts of the real crop tried, up to this many px in x and y (0: none; default: 2)",
+        help="shifts of the real crop tried, up to this many px in x and y (0: none)",
     )
     mk.add_argument(
         "--shift-margin",
@@ -454,11 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.2,
         help="misaligned when a shift lowers the mean border difference by more than this share (default: 0.2)",
     )
-    mk.add_argument("--sigma", type=float, default=2.0, help="Gaussian blur of the difference, in px (default: 2)")
+    mk.add_argument("--sigma", type=float, default=2.0, help="Gaussian blur of the difference, in px")
     mk.add_argument(
         "--threshold", type=float, default=15.0, help="manipulated above this blurred grey difference (default: 15)"
     )
-    mk.add_argument("--quiet", action="store_true", help="no progress bar (default: a tqdm bar)")
+    mk.add_argument("--quiet", action="store_true", help="no progress bar")
     mk.set_defaults(func=_masks)
 
     sc = sub.add_parser(
@@ -484,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sigma", type=float, default=0.25, help="the Gaussian reference's sigma, share of the side (default: 0.25)"
     )
     sc.add_argument("--batch-size", type=int, default=64, help="maps scored together (default: 64)")
-    sc.add_argument("--quiet", action="store_true", help="no progress bar (default: a tqdm bar)")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_score)
     return parser
 
@@ -496,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
         print(f"primary-mask {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before a command installed its own handler (bake saves what it baked itself)
+        print(f"primary-mask {args.command}: interrupted before any work was saved", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise StoreError(f"{path} does not exist") from None
+        raise StoreError(
+            f"{path} does not exist: check the path, or bake a store there with `primary-mask bake --out ...`"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path} is not valid JSON ({exc}); the store is damaged") from None
 

@@ -138,7 +138,10 @@ class PrimaryMapWriter:
             raise StoreError(f"{where} is not a {FORMAT} store; choose another --out folder")
         for field, mine in (("size", self.size), ("dtype", self.dtype)):
             if meta.get(field) != mine:
-                raise StoreError(f"{where} holds {field}={meta.get(field)!r} but this run asks for {mine!r}")
+                raise StoreError(
+                    f"{where}: first difference: {field}: the store has {meta.get(field)!r}, this run has {mine!r}. "
+                    "Resume with the store's settings, or bake into another --out"
+                )
         theirs = meta.get("provenance", {}).get("settings")
         mine = provenance.get("settings")
         if mine is not None and theirs is not None:

@@ -63,16 +63,20 @@ class MaskErase(v2.Transform):
     def check_source(self, source: torch.Tensor) -> None:
         """Validate the source of every sample (called before the draw); raise ``TypeError``/``ValueError``."""
 
+    def forward(self, *inputs: Any) -> Any:
+        # v2 drops numpy arrays before make_params sees the sample, so a numpy image is caught here.
+        if any(isinstance(x, np.ndarray) for x in inputs):
+            raise TypeError(
+                f"{type(self).__name__} got a numpy array: it erases torch tensors and PIL images. Put v2.ToImage() "
+                "first (HWC uint8 arrays become (C, H, W) images), or, in an albumentations pipeline, use "
+                "primary_mask.albumentations.PrimaryRegionErase"
+            )
+        return super().forward(*inputs)
+
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         name = type(self).__name__
         images = [x for x in flat_inputs if _is_image(x)]
         if not images:
-            if any(isinstance(x, np.ndarray) for x in flat_inputs):
-                raise TypeError(
-                    f"{name} got a numpy array: it erases torch tensors and PIL images. Put v2.ToImage() first "
-                    "(HWC uint8 arrays become (C, H, W) images), or, in an albumentations pipeline, use "
-                    "primary_mask.albumentations.PrimaryRegionErase"
-                )
             raise TypeError(f"{name} found no image (PIL image, tv_tensors.Image or tensor) to erase")
         sizes = {tuple(F.get_size(x)) for x in images}
         if len(sizes) != 1:
