@@ -51,7 +51,8 @@ class PrimaryMap(tv_tensors.Mask):
             lo, hi = tensor.min(), tensor.max()
             if not bool(torch.isfinite(hi)) or not bool(lo >= 0):
                 raise ValueError(
-                    f"PrimaryMap data must be finite and >= 0, got min {lo.item():.4g}, max {hi.item():.4g}"
+                    "PrimaryMap data must be finite and >= 0 (no NaN or inf), "
+                    f"got min {lo.item():.4g}, max {hi.item():.4g}"
                 )
         return tensor.as_subclass(cls)
 

@@ -157,13 +157,13 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
             tensor = tensor[0]
         if tensor.ndim != 2:
             raise ValueError(f"the map of {where} must be (h, w), got {tuple(tensor.shape)}")
-        if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
-            raise ValueError(f"the map of {where} contains NaN or inf; rebake it (primary-mask verify names such maps)")
-        self.check_alignment(key, where, tuple(tensor.shape), size)
         try:
-            pmap = PrimaryMap(tensor)  # validated at the stored size, the cheapest place
-        except (TypeError, ValueError) as err:
-            raise type(err)(f"the map of {where}: {err}") from None
+            pmap = PrimaryMap(tensor)  # validated (dtype, NaN/inf, >= 0) at the stored size, the cheapest place
+        except TypeError as err:
+            raise TypeError(f"the map of {where}: {err}") from None
+        except ValueError as err:
+            raise ValueError(f"the map of {where}: {err}; rebake it (primary-mask verify names such maps)") from None
+        self.check_alignment(key, where, tuple(tensor.shape), size)
         if self.resize_to_image and tuple(tensor.shape) != tuple(size):
             # Bilinear resizing of a finite map >= 0 stays finite and >= 0 (resize_maps clamps rounding at 0),
             # so the result is wrapped without validating it again.

@@ -13,6 +13,7 @@ from torchvision import tv_tensors
 
 from primary_mask.data.landmarks import PARTS_68
 from primary_mask.functional.erase import Fill
+from primary_mask.synth.masks import hull_mask
 from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase
 
 __all__ = ["ERASE_PARTS", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
@@ -116,14 +117,10 @@ class LandmarkRegionErase(MaskErase):
         part = self.parts[min(int(u * len(self.parts)), len(self.parts) - 1)]
         if xy.shape[0] == 0:  # a face without landmarks: nothing to erase
             return {"part": part, "mask": torch.zeros(size, dtype=torch.bool)}
-        canvas = np.zeros(size, np.uint8)
         xy = xy.detach().cpu().double().numpy()
-        extent = 0.0
-        for polygon in ERASE_PARTS[part]:
-            pts = xy[PARTS_68[polygon]]
-            extent = max(extent, float(np.ptp(pts, axis=0).max()))
-            hull = cv2.convexHull(np.round(pts * 16).astype(np.int32))  # 1/16-pixel precision (shift=4)
-            cv2.fillConvexPoly(canvas, hull, 1, lineType=cv2.LINE_8, shift=4)
+        polygons = [xy[PARTS_68[polygon]] for polygon in ERASE_PARTS[part]]
+        canvas = np.maximum.reduce([hull_mask(pts, size) for pts in polygons]).astype(np.uint8)
+        extent = max(float(np.ptp(pts, axis=0).max()) for pts in polygons)
         grow = int(round(self.margin * extent))
         if grow > 0:
             canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
