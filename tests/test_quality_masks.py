@@ -2,6 +2,7 @@
 the `masks` and `score` commands end to end on a tiny synthetic set."""
 
 import csv
+import os
 from pathlib import Path
 
 import cv2
@@ -170,7 +171,12 @@ def test_masks_command_end_to_end(pair_set, tmp_path, capsys):
         rows["train/fake/c_f.png"]["status"] == "missing" and "does not exist" in rows["train/fake/c_f.png"]["reason"]
     )
     assert float(rows["train/fake/a_f.png"]["coverage"]) == pytest.approx(mask.mean(), abs=1e-5)
-    assert not list(out.rglob("*.tmp"))
+    assert not list(out.rglob("*.tmp*"))  # no temporary file left behind
+    # ordinary modes (0666 less the umask; the test runs under the process's umask), readable by other users
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in (out / "masks.csv", out / "masks.json", out / "train/fake/a_f.png.png"):
+        assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f
     with pytest.raises(KeyError, match="b_f.png.png is missing"):
         MaskFolder(out)["train/fake/b_f.png"]
 

@@ -32,14 +32,25 @@ class StoreError(ValueError):
     """A store on disk is missing, incompatible or damaged; the message names the file."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``path`` whole or not at all (temporary file, fsync, rename); mode 0666 less the umask."""
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, fsync, rename; the temporary file is
+    removed if anything fails (a full disk, a signal). Mode 0666 less the umask (``open`` honours it, unlike
+    ``tempfile.mkstemp`` or safetensors' ``save_file``, which make 0600 files)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(data, indent=1, sort_keys=True))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """:func:`write_atomic` of ``data`` as indented, key-sorted JSON."""
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
 
 
 def read_json(path: Path) -> Any:

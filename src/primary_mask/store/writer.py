@@ -20,6 +20,7 @@ from primary_mask.store.format import (
     StoreError,
     read_json,
     sha256_file,
+    write_atomic,
     write_json_atomic,
 )
 from primary_mask.store.lock import StoreLock
@@ -251,16 +252,11 @@ class PrimaryMapWriter:
             name = f"{self.writer_id}-{self._next_number:05d}.safetensors"
         self._next_number += 1
         final = self.path / "shards" / name
-        tmp = final.with_name(f".{name}.tmp")
         blob = save(
             {"maps": torch.stack([m for _, m, _ in entries]).contiguous()},
             metadata={"keys": json.dumps(keys), "image_sizes": json.dumps(sizes)},
         )
-        with open(tmp, "wb") as fh:  # open() honours the umask (safetensors' save_file makes 0600 files)
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        write_atomic(final, blob)  # not safetensors' save_file: its files are 0600
         part = {field: dict(self._part[field]) for field in ("shards", "keys", "image_sizes")}
         old = self._open_name
         if old is not None:
