@@ -68,7 +68,6 @@ QUICK = {
     "train_blocks": 2,
     "warmup": 1,
 }
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet, as examples/common.py normalises
 
 
 class Clock:
@@ -255,8 +254,10 @@ def part_train(device: torch.device, cfg: dict, budget: float) -> dict:
     model = build_timm(cfg["train_model"], device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
     erase = BatchPrimaryRegionErase(p=0.5, alpha_range=(0.5, 1.0))
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    from primary_mask.data import IMAGENET_MEAN, IMAGENET_STD  # as examples/common.py normalises
+
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
     gen = torch.Generator().manual_seed(1)
     pool = 4  # a few distinct batches, cycled: no host-to-device copy inside the timed steps
     shape = (b, 3, size, size)

@@ -33,13 +33,13 @@ from torchvision.io import decode_jpeg
 from torchvision.transforms import v2
 
 from primary_mask import PrimaryRegionErase, with_primary_maps
+from primary_mask.data import IMAGENET_MEAN, IMAGENET_STD
 from primary_mask.demo.synthetic_face import draw_face
 
 # The shared data sits beside the main checkout (../shared), or two levels up from a worktree in /work/wt.
 _ROOT = Path(__file__).resolve().parents[1]
 _SHARED = next((p for p in (_ROOT / ".." / "shared", _ROOT / ".." / ".." / "shared") if p.is_dir()), _ROOT)
 SHARED_CROPS = _SHARED / "data" / "dfdc" / "train" / "fake"
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 def jpeg_bytes(n: int, synthetic: bool) -> tuple[list[torch.Tensor], str]:
@@ -85,7 +85,7 @@ class Transformed(torch.utils.data.Dataset):
 def pipeline(erase: v2.Transform | None) -> v2.Compose:
     steps = [v2.Resize(256), v2.RandomHorizontalFlip()]
     steps += [erase] if erase is not None else []
-    return v2.Compose(steps + [v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])
+    return v2.Compose(steps + [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
 def loaders(encoded: list[torch.Tensor], alpha_range: tuple[float, float]) -> dict[str, torch.utils.data.Dataset]:
