@@ -69,6 +69,26 @@ def test_interpolating_ops_keep_continuous_values_and_zero_fill():
     assert rotated[0, 0, 0] == 0  # corners brought in by rotation carry no attention, whatever the image fill
 
 
+@pytest.mark.parametrize("size", [128, [80, 150], [40, 30], 48])
+def test_resize_antialiases_only_when_an_axis_shrinks(size):
+    # Upsampling: bilinear with or without antialiasing is one function (kernel one input pixel wide), so the
+    # map equals the plain bilinear upsampling to float rounding; a shrinking axis gets the antialiased one.
+    import torch.nn.functional as nnf
+
+    pmap = PrimaryMap(torch.rand(64, 64, generator=torch.Generator().manual_seed(1)))
+    out = v2.Resize(size)(pmap)
+    assert isinstance(out, PrimaryMap)
+    h, w = out.shape[-2:]
+    plain = pmap.as_subclass(torch.Tensor)[None]
+    aa = nnf.interpolate(plain, size=(h, w), mode="bilinear", align_corners=False, antialias=True)[0]
+    torch.testing.assert_close(out.as_subclass(torch.Tensor), aa, rtol=0, atol=1e-5)
+    if h < 64 or w < 64:  # differs from the non-antialiased resize where it matters
+        bare = nnf.interpolate(plain, size=(h, w), mode="bilinear", align_corners=False)[0]
+        assert (out.as_subclass(torch.Tensor) - bare).abs().max() > 1e-3
+    cropped = v2.RandomResizedCrop(size, scale=(0.3, 0.6))(pmap)
+    assert cropped.shape[-2:] == out.shape[-2:] and float(cropped.min()) >= 0
+
+
 @pytest.mark.parametrize("name", sorted(GEOMETRIC))
 def test_the_erased_mark_survives_geometry_after_the_erase(name):
     from primary_mask import EraseFlag

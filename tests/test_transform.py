@@ -132,6 +132,33 @@ def test_caller_tensor_untouched_unless_inplace(gen):
     assert out2.data_ptr() == img.data_ptr() and torch.equal(img, out)
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("fill", [0, (10, 20, 30)])
+def test_channels_last_images_are_erased_like_contiguous_ones(gen, dtype, fill):
+    # decode_jpeg and v2.Resize hand a loader channels-last images; erase copies the layout first (speed), and
+    # in place it must still write into the caller's own (channels-last) storage.
+    img, m = sample(gen, dtype=dtype)
+    scale = 255 if dtype == torch.uint8 else 1
+    values = [fill] * 3 if isinstance(fill, int) else list(fill)
+    expected = erase_loop(img, refine_mask_loop(m, 1.0), [v / 255 * scale for v in values])
+    last = img.permute(1, 2, 0).contiguous().permute(2, 0, 1)  # same values, strides (1, 3 * W, 3)
+    assert last.stride()[0] == 1
+    out, _ = PrimaryRegionErase(
+        p=1, alpha_range=(1, 1), fill=fill if dtype == torch.uint8 else tuple(v / 255 for v in values)
+    )(last, PrimaryMap(m))
+    assert torch.equal(out, expected)
+    out2, _ = PrimaryRegionErase(
+        p=1, alpha_range=(1, 1), fill=fill if dtype == torch.uint8 else tuple(v / 255 for v in values), inplace=True
+    )(last, PrimaryMap(m))
+    assert out2.data_ptr() == last.data_ptr() and torch.equal(last, expected)
+    from primary_mask.functional import erase
+
+    batch = img.permute(1, 2, 0).contiguous().permute(2, 0, 1)[None]
+    fills = torch.tensor(values, dtype=torch.float32).reshape(1, 3, 1, 1) / 255 * scale
+    res = erase(batch, refine_mask_loop(m, 1.0)[None], fills.to(dtype), inplace=True)
+    assert res.data_ptr() == batch.data_ptr() and torch.equal(batch[0], expected)
+
+
 def test_map_without_positive_pixels_erases_nothing(gen):
     img, _ = sample(gen)
     out, _ = PrimaryRegionErase(p=1, alpha_range=(1, 1), fill="uniform")(img, PrimaryMap(torch.zeros(32, 40)))

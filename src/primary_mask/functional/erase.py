@@ -117,16 +117,20 @@ def erase(images: torch.Tensor, masks: torch.Tensor, fill_values: torch.Tensor, 
     """Return ``images`` (B, C, H, W) with pixels where ``masks`` (B, H, W) is True replaced by ``fill_values``.
 
     Equal to ``image * (1 - mask) + fill * mask`` of Eq. 11, computed exactly with a select (no rounding for
-    uint8). The input is copied unless ``inplace=True``.
+    uint8). The input is copied unless ``inplace=True``; the result is contiguous (B, C, H, W) when copied.
     """
     m = masks.unsqueeze(1)
+    source = images
+    # A channels-last image (what decode_jpeg and v2.Resize give a loader) makes the per-pixel mask broadcast
+    # over an innermost axis of C = 3, which is several times slower than one layout copy and the dense select.
+    images = images.contiguous()
     if images.dtype == torch.uint8:
         # Exact in uint8 (at each pixel one term is 0) and ~10x faster than a broadcast select on the CPU.
         m8 = m.to(torch.uint8)
         out = images * (1 - m8) + fill_values * m8
     else:
         out = torch.where(m, fill_values, images)  # a select: exact even for inf/NaN pixels
-    return images.copy_(out) if inplace else out
+    return source.copy_(out) if inplace else out
 
 
 def primary_region_mask(maps: torch.Tensor, size: tuple[int, int], alpha: float | torch.Tensor) -> torch.Tensor:
