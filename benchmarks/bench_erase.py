@@ -6,8 +6,9 @@ and a store-like one (77% positive, uint8, like the baked DFDC maps; selection c
   loop      a per-pixel Python implementation in the style of the authors' release
   jpeg      cv2.imdecode of the same image as a quality-95 JPEG (what the DataLoader already pays per sample)
 Batched, B=64 at 256x256: BatchPrimaryRegionErase on the CPU (1 thread and all threads) and, when CUDA is
-present, on the GPU. Prints a table and writes JSON (--out). Targets: ours >= 300x faster than the loop,
-cheaper than the JPEG decode, and < 1 ms per B=64 batch on an H100.
+present, on the GPU. Prints a table and writes JSON (--out). Targets: ours cheaper than the JPEG decode, and
+< 1 ms per B=64 batch on an H100. (The speed-up over the loop is reported; its old 300x target was retired by
+the redesign issue: the loader figure of bench_loader.py is the one users feel.)
 
 Run: python benchmarks/bench_erase.py [--out benchmarks/out/bench_erase.json] [--face PATH]
 """
@@ -160,7 +161,6 @@ def main() -> None:
         if "batch64_gpu_ms" in r:
             rows.append((f"[{name}] B=64, {r['gpu']}", r["batch64_gpu_ms"]))
         targets[name] = {
-            "speedup_vs_loop>=300": r["speedup_vs_loop"] >= 300,
             "cheaper_than_jpeg_decode": r["ours_over_jpeg"] < 1,
             "batch64_gpu<1ms": r["batch64_gpu_ms"] < 1.0 if "batch64_gpu_ms" in r else None,
         }
