@@ -216,7 +216,7 @@ def test_offline_configs_run_as_shipped_on_tiny_data(tmp_path):
         ("prle", "alpha", "alpha_range"),
         ("variant bake", "lamda", "lam"),
         ("data", "test", "tests"),
-        ("top", "seeds", "seed"),
+        ("top", "sed", "seed"),
     ],
 )
 def test_a_misspelled_key_is_refused_with_the_file_the_key_and_the_nearest_valid_one(tmp_path, section, typo, meant):
@@ -252,3 +252,92 @@ def test_an_unknown_key_far_from_every_valid_one_lists_the_valid_keys():
         reproduce.check_keys({"train": {"xyzzy": 1}}, "my.yaml")
     with pytest.raises(SystemExit, match=r"my.yaml: variants\[PRLE\].prle must be a mapping"):
         reproduce.check_keys({"variants": [{"name": "PRLE", "prle": [0.5]}]}, "my.yaml")
+
+
+BASE = {"name": "x", "data": {"train": "T", "val": "V", "tests": {}}, "zoo": {"members": []}, "backbones": []}
+
+
+def test_seeds_win_over_seed_and_disagreeing_keys_are_refused():
+    assert reproduce.load_config_dict({**BASE, "variants": []})["seeds"] == [0]  # neither: seed 0
+    assert reproduce.load_config_dict({**BASE, "seed": 4, "variants": []})["seeds"] == [4]
+    assert reproduce.load_config_dict({**BASE, "seeds": [2, 0, 1], "variants": []})["seeds"] == [2, 0, 1]
+    assert reproduce.load_config_dict({**BASE, "seed": 2, "seeds": [2], "variants": []})["seeds"] == [2]
+    with pytest.raises(SystemExit, match=r"seed: 0 and seeds: \[0, 1, 2\] disagree"):
+        reproduce.load_config_dict({**BASE, "seed": 0, "seeds": [0, 1, 2], "variants": []})
+    for bad in ([], [0, 0], "0,1", [0.5], [True]):
+        with pytest.raises(SystemExit, match="seeds must be a non-empty list of distinct integers"):
+            reproduce.load_config_dict({**BASE, "seeds": bad, "variants": []})
+    cfg = reproduce.load_config_dict({**BASE, "seeds": [7, 8], "variants": []})
+    args = reproduce.train_args(cfg, "mobilenet_v2", Path("o"), {"name": "baseline"}, None)
+    assert args[args.index("--seed") + 1] == "7"  # the first seed by default
+    args = reproduce.train_args(cfg, "mobilenet_v2", Path("o"), {"name": "baseline"}, None, seed=8)
+    assert args[args.index("--seed") + 1] == "8"
+
+
+def report(acc: float, auc: float) -> dict:
+    m = {"acc": acc, "auc": auc, "ap": 0.5, "eer": 0.5, "n": 10}
+    return {"frame": m, "video": m}
+
+
+def test_results_show_mean_and_sample_std_over_seeds_and_keep_every_seed(tmp_path):
+    cfg = reproduce.load_config_dict(
+        {**BASE, "data": {**BASE["data"], "tests": {"A": "a", "B": "b"}}, "seeds": [0, 1, 2], "variants": []}
+    )
+    cfg["results_dir"] = str(tmp_path)
+    # hand-computed: ACC on A 0.80, 0.90, 0.85 -> mean 85.00, sample std 5.00; AUC on A 0.7, 0.9, 0.8 -> 80 +- 10;
+    # B constant 0.6 / 0.5 -> std 0; AVG ACC per seed (0.7, 0.75, 0.725) -> 72.50 +- 2.50; AVG AUC (0.6, 0.7, 0.65)
+    rows = [
+        {"backbone": "m", "variant": "PRLE", "seed": s, "reports": {"A": report(a, u), "B": report(0.6, 0.5)}}
+        for s, a, u in ((0, 0.80, 0.7), (1, 0.90, 0.9), (2, 0.85, 0.8))
+    ]
+    nan = float("nan")
+    base_reports = {"A": report(1, 1), "B": report(0.5, nan)}
+    rows.append({"backbone": "m", "variant": "baseline", "seed": 0, "reports": base_reports})
+    md = reproduce.write_results(cfg, rows).read_text()
+    prle = "| m + PRLE | 85.00 ± 5.00 | 80.00 ± 10.00 | 60.00 ± 0.00 | 50.00 ± 0.00 | 72.50 ± 2.50 | 65.00 ± 5.00 |"
+    assert prle in md
+    assert "| m | 100.00 | 100.00 | 50.00 | n/a | 75.00 | 100.00 |" in md  # one seed: the value, no spread
+    assert "sample standard deviation (n - 1 denominator)" in md and "n = 3" in md
+    lines = (tmp_path / "x.csv").read_text().splitlines()
+    assert lines[0].startswith("backbone,variant,seed,test,level,acc,auc")
+    assert len(lines) == 1 + 4 * 2 * 2 and "m,PRLE,2,A,frame,0.85,0.8,0.5,0.5,10" in lines
+    import json
+
+    assert [r["seed"] for r in json.loads((tmp_path / "x.json").read_text())["rows"]] == [0, 1, 2, 0]
+
+
+def test_each_seed_trains_in_its_own_folder_and_the_first_keeps_the_single_seed_name(tmp_path, monkeypatch, capsys):
+    """The runner's loop with train/evaluate replaced by recorders: folder names, seeds passed, finished runs
+    reused, and a finished run of another seed refused."""
+    import json
+
+    trained = []
+
+    def fake_train(argv):
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        seed = int(argv[argv.index("--seed") + 1])
+        (out / "log.jsonl").write_text(json.dumps({"event": "start", "args": {"seed": seed}}) + "\n")
+        trained.append((out.name, seed))
+
+    def fake_evaluate(argv):
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps({"reports": {"T": report(0.5, 0.5)}}))
+
+    monkeypatch.setattr(reproduce.train, "main", fake_train)
+    monkeypatch.setattr(reproduce.evaluate, "main", fake_evaluate)
+    monkeypatch.setattr(reproduce, "estimate_seconds", lambda cfg: 0.0)
+    work = tmp_path / "runs"
+    single = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "backbones": ["mobilenet_v2"]}
+    single.update(workdir=str(work), variants=[{"name": "baseline"}], results_dir=str(tmp_path / "results"), seed=0)
+    reproduce.run(reproduce.load_config_dict(dict(single)))
+    assert trained == [("mobilenet_v2-baseline", 0)]
+    multi = {k: v for k, v in single.items() if k != "seed"}
+    multi["seeds"] = [0, 1, 2]
+    md = reproduce.run(reproduce.load_config_dict(dict(multi)))
+    assert trained[1:] == [("mobilenet_v2-baseline-seed1", 1), ("mobilenet_v2-baseline-seed2", 2)]  # seed 0 reused
+    assert "x 3 seed(s) [0, 1, 2]" in capsys.readouterr().out
+    assert "| mobilenet_v2 | 50.00 ± 0.00 |" in md.read_text()
+    with pytest.raises(SystemExit, match="trained with seed 0, but this config trains it with seed 1"):
+        reproduce.run(reproduce.load_config_dict({**multi, "seeds": [1, 0]}))
