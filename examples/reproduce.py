@@ -10,13 +10,16 @@ training step per backbone) are printed first. Checkpoints are chosen on the val
 Config keys (see examples/configs/*.yaml):
   name, seed or seeds: [0, 1, 2] (one training per backbone x variant x seed; the zoo and the stores are trained
     and baked once, with the first seed), workdir (default runs/<name>), results_dir (default examples/results)
-  data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR}   # landmarks: for mask: landmark
+  data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR,   # landmarks: for mask: landmark
+         masks: DIR, mask_prefix: PREFIX}        # mask: oracle; masks from `primary-mask masks`, PREFIX e.g. train/
   zoo: {members: [...], size, epochs, batch_size, args: [...]}         # extra args go to train.py
-  bake: {size, fusion, tau1, tau2, lam}                                  # defaults for every variant
+  bake: {size, fusion, tau1, tau2, lam, band_value}                      # defaults for every variant
   train: {size, epochs, batch_size, lr, args: [...]}
   backbones: [...]
   variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]}}]
-  mask: primary (PRLE), random, static (these three erase from the baked maps) or landmark (from data.landmarks)
+  mask: primary (PRLE), random, static (these three erase from the baked maps), landmark (from data.landmarks) or
+    oracle (the true manipulation region of each aligned pair, from data.masks: `primary-mask masks-store`, erased
+    whole as with static; needs missing: skip, since misaligned pairs have no mask)
   missing: error (default) or skip: what to do with training images without a map / landmarks (skip: not erased)
 """
 
@@ -43,12 +46,14 @@ from common import dataset_from_spec
 from primary_mask.cli import main as primary_mask_main
 
 BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, "lam": 0.15}
-MASKS = train.MASKS
+MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of manipulation masks
 # Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
-BAKE_KEYS = tuple(BAKE_DEFAULTS)
+# band_value is passed to bake only when a config sets it (bake's own default otherwise), so the store folders of
+# configs written before it keep their names
+BAKE_KEYS = (*BAKE_DEFAULTS, "band_value")
 CONFIG_KEYS = {
     "": ("name", "seed", "seeds", "workdir", "results_dir", "data", "zoo", "bake", "train", "backbones", "variants"),
-    "data": ("train", "val", "tests", "landmarks"),
+    "data": ("train", "val", "tests", "landmarks", "masks", "mask_prefix"),
     "zoo": ("members", "size", "epochs", "batch_size", "args"),
     "bake": BAKE_KEYS,
     "train": ("size", "epochs", "batch_size", "lr", "args"),
@@ -112,6 +117,25 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
             f"{where}: a variant uses mask: landmark but data.landmarks (a folder of <key>.npy files, "
             "see `primary-mask landmarks`) is not set"
         )
+    if "oracle" in masks:
+        if not cfg["data"].get("masks"):
+            raise SystemExit(
+                f"{where}: a variant uses mask: oracle but data.masks (a folder written by `primary-mask masks`) "
+                "is not set"
+            )
+        for v in cfg["variants"]:
+            if variant_mask(v) != "oracle":
+                continue
+            if v["prle"].get("missing") != "skip":
+                raise SystemExit(
+                    f"{where}: variants[{v['name']}]: mask: oracle needs prle.missing: skip (misaligned pairs have no "
+                    "mask, so their images have no map and are never erased)"
+                )
+            extra = set(v.get("bake") or {}) - {"size"}
+            if extra:
+                raise SystemExit(
+                    f"{where}: variants[{v['name']}]: an oracle store takes only bake.size, not {sorted(extra)}"
+                )
     cfg["seeds"] = config_seeds(cfg, where)  # seeds[0]: the zoo's seed, and the first training's
     cfg.setdefault("train", {})
     cfg["bake"] = {**BAKE_DEFAULTS, **cfg.get("bake", {})}
@@ -167,10 +191,15 @@ def check_run_seed(folder: Path, seed: int) -> None:
 
 
 def bake_setting(cfg: dict, variant: dict) -> dict | None:
-    """The store a variant erases from, or None (no PRLE, or landmark masks, which need no maps)."""
+    """The store a variant erases from, or None (no PRLE, or landmark masks, which need no maps). An oracle
+    variant's store: ``{"oracle": True, "masks", "prefix", "size"}``."""
     if variant_mask(variant) in (None, "landmark"):
         return None
     over = variant.get("bake", {})
+    if variant_mask(variant) == "oracle":
+        data = cfg["data"]
+        size = over.get("size", cfg["bake"]["size"])
+        return {"oracle": True, "masks": str(data["masks"]), "prefix": data.get("mask_prefix", ""), "size": size}
     return {
         **cfg["bake"],
         **{k: v for k, v in over.items() if k != "members"},
@@ -180,7 +209,16 @@ def bake_setting(cfg: dict, variant: dict) -> dict | None:
 
 def store_dir(work: Path, setting: dict) -> Path:
     digest = hashlib.sha1(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:10]
+    if setting.get("oracle"):
+        return work / "stores" / f"oracle-{digest}"
     return work / "stores" / f"{setting['fusion']}-{'+'.join(setting['members'])}-{digest}"
+
+
+def describe_setting(s: dict) -> str:
+    if s.get("oracle"):
+        return f"oracle from {s['masks']} (prefix {s['prefix']!r}, {s['size']} px)"
+    band = f" band_value={s['band_value']}" if "band_value" in s else ""
+    return f"{s['fusion']} tau1={s['tau1']}{band} {s['members']}"
 
 
 def train_args(
@@ -217,7 +255,7 @@ def train_args(
         args += [
             *source,
             "--mask",
-            prle.get("mask", "primary"),
+            "static" if prle.get("mask") == "oracle" else prle.get("mask", "primary"),
             "--p",
             str(prle.get("p", 0.5)),
             "--alpha-range",
@@ -298,6 +336,23 @@ def check(cfg: dict) -> dict:
         summary["data.landmarks"] = {"images": len(keys) - len(missing), "missing": len(missing)}
         if missing:
             print(f"warning: {len(missing)} of {len(keys)} training images have no landmarks, e.g. {missing[:2]}")
+    oracle = [s for v in cfg["variants"] if (s := bake_setting(cfg, v)) and s.get("oracle")]
+    if oracle:
+        from primary_mask.quality import oracle_maps
+
+        try:
+            maps, _, report = oracle_maps(oracle[0]["masks"], size=4, prefix=oracle[0]["prefix"])
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"{cfg['name']}: data.masks / data.mask_prefix: {err}") from None
+        keys = set(opened["data.train"].keys)
+        covered = len(keys & set(maps))
+        summary["data.masks"] = {"pairs": report.pairs, "with_mask": report.with_mask, "train_images": covered}
+        if not covered:
+            raise SystemExit(
+                f"{cfg['name']}: no training image has an oracle map: the mask keys (e.g. {next(iter(maps), None)}) "
+                f"with data.mask_prefix {oracle[0]['prefix']!r} stripped must be the training keys "
+                f"(e.g. {next(iter(keys), None)})"
+            )
     for key, row in summary.items():
         print(f"  {key}: " + ", ".join(f"{v} {k}" for k, v in row.items()))
     return summary
@@ -317,7 +372,7 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
     print(f"  1. train the zoo {zoo['members']} ({zoo.get('epochs', 5)} epochs each, seed {seeds[0]}) unless done")
     print(
         f"  2. bake {len(settings)} store(s) (once, from the seed-{seeds[0]} zoo): "
-        + "; ".join(f"{s['fusion']} tau1={s['tau1']} {s['members']}" for s in settings.values())
+        + "; ".join(describe_setting(s) for s in settings.values())
     )
     print(
         f"  3. train {len(cfg['backbones'])} backbones x {len(cfg['variants'])} variants "
@@ -350,11 +405,18 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
         "--map-size",
         str(cfg["bake"]["size"]),
     ]
-    if settings:  # skips trained members; no zoo is needed when no variant erases from maps
+    if any(not s.get("oracle") for s in settings.values()):  # skips trained members; needed only to bake
         train_zoo.main(zoo_argv + ["--no-bake", "--", "--seed", str(seeds[0]), *map(str, zoo.get("args", []))])
     for s in settings.values():
         out = store_dir(work, s)
         if (out / "DONE").exists():
+            continue
+        if s.get("oracle"):
+            from primary_mask.quality import write_oracle_store
+
+            report = write_oracle_store(s["masks"], out, size=s["size"], prefix=s["prefix"])
+            print(f"oracle store {out}: {report.summary()}")
+            (out / "DONE").write_text("ok\n")
             continue
         models = []
         for member in s["members"]:
@@ -380,6 +442,7 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
                 str(s["tau2"]),
                 "--lam",
                 str(s["lam"]),
+                *(["--band-value", s["band_value"]] if "band_value" in s else []),
                 *models,
             ]
         )

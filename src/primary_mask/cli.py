@@ -1,4 +1,5 @@
-"""The ``primary-mask`` command line: bake, merge, verify, inspect, stats, masks, score, landmarks, synth-grid, demo."""
+"""The ``primary-mask`` command line: bake, merge, verify, inspect, stats, masks, masks-store, score, landmarks,
+synth-grid, demo."""
 
 from __future__ import annotations
 
@@ -265,6 +266,15 @@ def _masks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _masks_store(args: argparse.Namespace) -> int:
+    from primary_mask.quality.oracle import write_oracle_store
+
+    report = write_oracle_store(args.masks, args.out, size=args.size, prefix=args.prefix)
+    print(report.summary())
+    print(f"oracle store: {args.out} (train with --mask static --missing-maps skip)")
+    return 0
+
+
 def _score(args: argparse.Namespace) -> int:
     from primary_mask.quality.manipulation import MaskFolder
     from primary_mask.quality.scores import score_store, scores_table
@@ -461,6 +471,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mk.add_argument("--quiet", action="store_true", help="no progress bar")
     mk.set_defaults(func=_masks)
+
+    ms = sub.add_parser(
+        "masks-store",
+        help="the oracle map store: each aligned fake's manipulation mask as its map, and as its real's map",
+    )
+    ms.add_argument("masks", help="mask folder written by primary-mask masks (its masks.csv pairs fakes and reals)")
+    ms.add_argument("--out", required=True, help="store folder (created; a rerun adds only what is missing)")
+    ms.add_argument("--size", type=int, default=64, help="map side in px (default: 64)")
+    ms.add_argument(
+        "--prefix",
+        default="",
+        help="keep the pairs whose keys start with this and strip it, e.g. train/ for masks keyed from dfdc and a "
+        "training set dfdc/train (default: none)",
+    )
+    ms.set_defaults(func=_masks_store)
 
     sc = sub.add_parser(
         "score", help="coverage and forgery localization (AUC, top-10%% precision, pointing) of a store's maps"
