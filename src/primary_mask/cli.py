@@ -1,5 +1,5 @@
 """The ``primary-mask`` command line: bake, merge, verify, inspect, stats, masks, masks-store, score, landmarks,
-synth-grid, demo."""
+synth-grid, synth-set, demo."""
 
 from __future__ import annotations
 
@@ -208,6 +208,18 @@ def _landmarks(args: argparse.Namespace) -> int:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         Path(args.out, "no-face.txt").write_text("\n".join(missed) + "\n")
         print(f"listed in {Path(args.out, 'no-face.txt')}")
+    return 0
+
+
+def _synth_set(args: argparse.Namespace) -> int:
+    from primary_mask.synth.testset import write_pseudo_fake_set
+
+    synths = [name.strip() for name in args.synth.split(",") if name.strip()]
+    report = write_pseudo_fake_set(
+        args.images, args.landmarks, args.out, args.n, seed=args.seed, synths=synths, progress=not args.quiet
+    )
+    print(report.summary())
+    print(f"test set {args.out} (manifest {report.manifest}); evaluate with --test NAME={args.out}")
     return 0
 
 
@@ -426,6 +438,22 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--n", type=int, default=6, help="faces, one row each")
     sg.add_argument("--seed", type=int, default=0, help="seed of the face draw and the blends")
     sg.set_defaults(func=_synth_grid)
+
+    ss = sub.add_parser(
+        "synth-set", help="a fixed test set: N real faces and their seeded pseudo-fakes as OUT/real, OUT/fake (PNG)"
+    )
+    ss.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
+    ss.add_argument("--landmarks", required=True, help="folder of <key>.npy landmarks (primary-mask landmarks)")
+    ss.add_argument("--out", required=True, help="folder written once; a rerun with the same settings is a no-op")
+    ss.add_argument("--n", type=int, required=True, help="number of faces (each gives one real and one fake image)")
+    ss.add_argument("--seed", type=int, default=0, help="draws the faces and the pseudo-fakes (default: 0)")
+    ss.add_argument(
+        "--synth",
+        default="sbi,region",
+        help="synthesizers, comma-separated, used in turn over the faces: sbi (SelfBlend), region (RegionBlend)",
+    )
+    ss.add_argument("--quiet", action="store_true", help="no progress bar")
+    ss.set_defaults(func=_synth_set)
 
     d = sub.add_parser("demo", help="the whole static stage on drawn faces, then the erase grid")
     d.add_argument("--out", default="demo_out", help="output folder")
