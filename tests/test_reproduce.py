@@ -444,3 +444,29 @@ def test_the_runner_passes_band_value_to_bake(tmp_path, monkeypatch):
     reproduce.run(reproduce.load_config_dict(cfg))
     assert len(bakes) == 2 and "--band-value" not in bakes[0]
     assert bakes[1][bakes[1].index("--band-value") + 1] == "max"
+
+
+def test_seeds_config_runs_as_shipped_on_tiny_data(tmp_path):
+    """offline-dfdc-seeds.yaml with its data paths on tiny data (the cross set: the test folder again), CI sizes,
+    one backbone and two seeds: every variant (oracle and band_value max included) goes through the runner."""
+    data = tiny_data(tmp_path / "data")
+    cfg = yaml.safe_load((ROOT / "examples" / "configs" / "offline-dfdc-seeds.yaml").read_text())
+    assert cfg["seeds"] == [0, 1, 2] and {v["name"] for v in cfg["variants"]} >= {"Oracle", "PRLE-max", "Landmark"}
+    tests = {name: str(data / "test") for name in cfg["data"]["tests"]}
+    cfg["data"].update(train=str(data / "train"), val=str(data / "val"), tests=tests)
+    cfg["data"].update(landmarks=str(data / "landmarks"), masks=str(tiny_masks(data)))
+    cfg.update(workdir=str(tmp_path / "runs"), results_dir=str(tmp_path / "results"), seeds=[0, 1])
+    cfg["backbones"] = cfg["backbones"][:1]
+    tiny = ["--max-steps", "1", "--quiet", "--workers", "0"]
+    cfg["zoo"].update(size=32, batch_size=4, args=[*cfg["zoo"]["args"], *tiny])
+    cfg["train"].update(size=32, epochs=1, batch_size=4, args=[*cfg["train"]["args"], *tiny])
+    cfg["bake"]["size"] = 16
+    config = tmp_path / "seeds.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    table = reproduce.main(["--config", str(config)]).read_text()
+    backbone = cfg["backbones"][0]
+    for v in cfg["variants"]:
+        row = backbone if v["name"] == "baseline" else f"{backbone} + {v['name']}"
+        assert f"| {row} | " in table and "±" in table.split(f"| {row} | ")[1].split("\n")[0], row
+    stores = sorted(p.name.split("-")[0] for p in (tmp_path / "runs" / "stores").iterdir())
+    assert stores == ["neighboring", "neighboring", "oracle"]  # band_value mean and max, and the oracle
