@@ -1,4 +1,4 @@
-"""Bar chart of AUC with and without PRLE per backbone, from a results JSON written by reproduce.py.
+"""Bar chart of AUC with and without PRLE per backbone (the mean over seeds), from a results JSON of reproduce.py.
 
 python examples/plot_results.py examples/results/offline-dfdc.json --out docs/figures/offline-dfdc-auc.png
 """
@@ -34,8 +34,8 @@ def main(argv=None) -> Path:
     for j, variant in enumerate(variants):
         values = []
         for b in backbones:
-            row = next(r for r in rows if r["backbone"] == b and r["variant"] == variant)
-            values += [100 * float(row["reports"][t][args.level]["auc"]) for t in tests]
+            seeds = [r for r in rows if r["backbone"] == b and r["variant"] == variant]  # one row per seed
+            values += [100 * float(np.mean([r["reports"][t][args.level]["auc"] for r in seeds])) for t in tests]
         bars = ax.bar(x + (j - (len(variants) - 1) / 2) * width, values, width, label=variant)
         ax.bar_label(bars, fmt="%.1f", fontsize=8)
     ax.set_xticks(x, [f"{b}\n{t}" for b in backbones for t in tests])

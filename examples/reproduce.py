@@ -8,14 +8,18 @@ skipped when the command is run again (resumable). The plan and an estimate of i
 training step per backbone) are printed first. Checkpoints are chosen on the validation split only.
 
 Config keys (see examples/configs/*.yaml):
-  name, seed, workdir (default runs/<name>), results_dir (default examples/results)
-  data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR}   # landmarks: for mask: landmark
+  name, seed or seeds: [0, 1, 2] (one training per backbone x variant x seed; the zoo and the stores are trained
+    and baked once, with the first seed), workdir (default runs/<name>), results_dir (default examples/results)
+  data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR,   # landmarks: for mask: landmark
+         masks: DIR, mask_prefix: PREFIX}        # mask: oracle; masks from `primary-mask masks`, PREFIX e.g. train/
   zoo: {members: [...], size, epochs, batch_size, args: [...]}         # extra args go to train.py
-  bake: {size, fusion, tau1, tau2, lam}                                  # defaults for every variant
+  bake: {size, fusion, tau1, tau2, lam, band_value}                      # defaults for every variant
   train: {size, epochs, batch_size, lr, args: [...]}
   backbones: [...]
   variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]}}]
-  mask: primary (PRLE), random, static (these three erase from the baked maps) or landmark (from data.landmarks)
+  mask: primary (PRLE), random, static (these three erase from the baked maps), landmark (from data.landmarks) or
+    oracle (the true manipulation region of each aligned pair, from data.masks: `primary-mask masks-store`, erased
+    whole as with static; needs missing: skip, since misaligned pairs have no mask)
   missing: error (default) or skip: what to do with training images without a map / landmarks (skip: not erased)
 """
 
@@ -42,12 +46,14 @@ from common import dataset_from_spec
 from primary_mask.cli import main as primary_mask_main
 
 BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, "lam": 0.15}
-MASKS = train.MASKS
+MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of manipulation masks
 # Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
-BAKE_KEYS = tuple(BAKE_DEFAULTS)
+# band_value is passed to bake only when a config sets it (bake's own default otherwise), so the store folders of
+# configs written before it keep their names
+BAKE_KEYS = (*BAKE_DEFAULTS, "band_value")
 CONFIG_KEYS = {
-    "": ("name", "seed", "workdir", "results_dir", "data", "zoo", "bake", "train", "backbones", "variants"),
-    "data": ("train", "val", "tests", "landmarks"),
+    "": ("name", "seed", "seeds", "workdir", "results_dir", "data", "zoo", "bake", "train", "backbones", "variants"),
+    "data": ("train", "val", "tests", "landmarks", "masks", "mask_prefix"),
     "zoo": ("members", "size", "epochs", "batch_size", "args"),
     "bake": BAKE_KEYS,
     "train": ("size", "epochs", "batch_size", "lr", "args"),
@@ -111,17 +117,89 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
             f"{where}: a variant uses mask: landmark but data.landmarks (a folder of <key>.npy files, "
             "see `primary-mask landmarks`) is not set"
         )
-    cfg.setdefault("seed", 0)
+    if "oracle" in masks:
+        if not cfg["data"].get("masks"):
+            raise SystemExit(
+                f"{where}: a variant uses mask: oracle but data.masks (a folder written by `primary-mask masks`) "
+                "is not set"
+            )
+        for v in cfg["variants"]:
+            if variant_mask(v) != "oracle":
+                continue
+            if v["prle"].get("missing") != "skip":
+                raise SystemExit(
+                    f"{where}: variants[{v['name']}]: mask: oracle needs prle.missing: skip (misaligned pairs have no "
+                    "mask, so their images have no map and are never erased)"
+                )
+            extra = set(v.get("bake") or {}) - {"size"}
+            if extra:
+                raise SystemExit(
+                    f"{where}: variants[{v['name']}]: an oracle store takes only bake.size, not {sorted(extra)}"
+                )
+    cfg["seeds"] = config_seeds(cfg, where)  # seeds[0]: the zoo's seed, and the first training's
     cfg.setdefault("train", {})
     cfg["bake"] = {**BAKE_DEFAULTS, **cfg.get("bake", {})}
     return cfg
 
 
+def config_seeds(cfg: dict, where: str = "config") -> list[int]:
+    """The training seeds: ``seeds`` (a non-empty list of distinct integers) or ``[seed]`` (default ``[0]``).
+    Both keys with different content (``seed: 0`` and ``seeds: [0]`` agree) is an error."""
+    seeds = cfg.get("seeds")
+    if seeds is None:
+        seed = cfg.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise SystemExit(f"{where}: seed must be an integer, got {seed!r}")
+        return [seed]
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        raise SystemExit(f"{where}: seeds must be a non-empty list of distinct integers, e.g. [0, 1, 2]; got {seeds!r}")
+    if "seed" in cfg and [cfg["seed"]] != seeds:
+        raise SystemExit(
+            f"{where}: seed: {cfg['seed']!r} and seeds: {seeds!r} disagree; keep only seeds (it wins), "
+            f"or make seed the same single seed"
+        )
+    return list(seeds)
+
+
+def run_dir(work: Path, backbone: str, variant: str, seed: int, first_seed: int) -> Path:
+    """The training folder of one backbone x variant x seed: ``{backbone}-{variant}`` for the first seed (the
+    folder of a single-seed config, so its finished runs are reused), ``{backbone}-{variant}-seed{seed}`` else."""
+    name = f"{backbone}-{variant}" + ("" if seed == first_seed else f"-seed{seed}")
+    return work / "detectors" / name
+
+
+def check_run_seed(folder: Path, seed: int) -> None:
+    """Refuse to reuse a finished run trained with another seed (e.g. after the first seed of a config changed)."""
+    log = folder / "log.jsonl"
+    if not log.exists():
+        return
+    for line in log.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("event") == "start":
+            used = record["args"].get("seed")
+            if used != seed:
+                raise SystemExit(
+                    f"{folder} was trained with seed {used}, but this config trains it with seed {seed}; "
+                    "move that folder away or put its seed first in seeds"
+                )
+            return
+
+
 def bake_setting(cfg: dict, variant: dict) -> dict | None:
-    """The store a variant erases from, or None (no PRLE, or landmark masks, which need no maps)."""
+    """The store a variant erases from, or None (no PRLE, or landmark masks, which need no maps). An oracle
+    variant's store: ``{"oracle": True, "masks", "prefix", "size"}``."""
     if variant_mask(variant) in (None, "landmark"):
         return None
     over = variant.get("bake", {})
+    if variant_mask(variant) == "oracle":
+        data = cfg["data"]
+        size = over.get("size", cfg["bake"]["size"])
+        return {"oracle": True, "masks": str(data["masks"]), "prefix": data.get("mask_prefix", ""), "size": size}
     return {
         **cfg["bake"],
         **{k: v for k, v in over.items() if k != "members"},
@@ -131,10 +209,22 @@ def bake_setting(cfg: dict, variant: dict) -> dict | None:
 
 def store_dir(work: Path, setting: dict) -> Path:
     digest = hashlib.sha1(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:10]
+    if setting.get("oracle"):
+        return work / "stores" / f"oracle-{digest}"
     return work / "stores" / f"{setting['fusion']}-{'+'.join(setting['members'])}-{digest}"
 
 
-def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path | None) -> list[str]:
+def describe_setting(s: dict) -> str:
+    if s.get("oracle"):
+        return f"oracle from {s['masks']} (prefix {s['prefix']!r}, {s['size']} px)"
+    band = f" band_value={s['band_value']}" if "band_value" in s else ""
+    return f"{s['fusion']} tau1={s['tau1']}{band} {s['members']}"
+
+
+def train_args(
+    cfg: dict, backbone: str, out: Path, variant: dict, store: Path | None, seed: int | None = None
+) -> list[str]:
+    """train.py's arguments for one run; ``seed`` defaults to the config's first seed."""
     t = cfg["train"]
     args = [
         "--train",
@@ -154,7 +244,7 @@ def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path |
         "--lr",
         str(t.get("lr", 2e-4)),
         "--seed",
-        str(cfg["seed"]),
+        str(cfg["seeds"][0] if seed is None else seed),
         "--resume",  # an interrupted training step continues from its last.pt
         *map(str, t.get("args", [])),
     ]
@@ -165,7 +255,7 @@ def train_args(cfg: dict, backbone: str, out: Path, variant: dict, store: Path |
         args += [
             *source,
             "--mask",
-            prle.get("mask", "primary"),
+            "static" if prle.get("mask") == "oracle" else prle.get("mask", "primary"),
             "--p",
             str(prle.get("p", 0.5)),
             "--alpha-range",
@@ -202,7 +292,7 @@ def estimate_seconds(cfg: dict) -> float:
         if device == "cuda":
             torch.cuda.synchronize()
         per_image = (time.perf_counter() - start) / (2 * x.shape[0])
-        runs = len(cfg["variants"]) * cfg["backbones"].count(name)
+        runs = len(cfg["variants"]) * cfg["backbones"].count(name) * len(cfg["seeds"])
         total += per_image * n_train * (runs * t.get("epochs", 10) + zoo.get("epochs", 5) * zoo["members"].count(name))
     return total
 
@@ -246,6 +336,23 @@ def check(cfg: dict) -> dict:
         summary["data.landmarks"] = {"images": len(keys) - len(missing), "missing": len(missing)}
         if missing:
             print(f"warning: {len(missing)} of {len(keys)} training images have no landmarks, e.g. {missing[:2]}")
+    oracle = [s for v in cfg["variants"] if (s := bake_setting(cfg, v)) and s.get("oracle")]
+    if oracle:
+        from primary_mask.quality import oracle_maps
+
+        try:
+            maps, _, report = oracle_maps(oracle[0]["masks"], size=4, prefix=oracle[0]["prefix"])
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"{cfg['name']}: data.masks / data.mask_prefix: {err}") from None
+        keys = set(opened["data.train"].keys)
+        covered = len(keys & set(maps))
+        summary["data.masks"] = {"pairs": report.pairs, "with_mask": report.with_mask, "train_images": covered}
+        if not covered:
+            raise SystemExit(
+                f"{cfg['name']}: no training image has an oracle map: the mask keys (e.g. {next(iter(maps), None)}) "
+                f"with data.mask_prefix {oracle[0]['prefix']!r} stripped must be the training keys "
+                f"(e.g. {next(iter(keys), None)})"
+            )
     for key, row in summary.items():
         print(f"  {key}: " + ", ".join(f"{v} {k}" for k, v in row.items()))
     return summary
@@ -261,14 +368,16 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
         if s is not None:
             settings[json.dumps(s, sort_keys=True)] = s
     print(f"plan for {name} (work folder {work}):")
-    print(f"  1. train the zoo {zoo['members']} ({zoo.get('epochs', 5)} epochs each) unless done")
+    seeds = cfg["seeds"]
+    print(f"  1. train the zoo {zoo['members']} ({zoo.get('epochs', 5)} epochs each, seed {seeds[0]}) unless done")
     print(
-        f"  2. bake {len(settings)} store(s): "
-        + "; ".join(f"{s['fusion']} tau1={s['tau1']} {s['members']}" for s in settings.values())
+        f"  2. bake {len(settings)} store(s) (once, from the seed-{seeds[0]} zoo): "
+        + "; ".join(describe_setting(s) for s in settings.values())
     )
     print(
         f"  3. train {len(cfg['backbones'])} backbones x {len(cfg['variants'])} variants "
-        f"({[v['name'] for v in cfg['variants']]}), then evaluate on {list(cfg['data']['tests'])}"
+        f"({[v['name'] for v in cfg['variants']]}) x {len(seeds)} seed(s) {seeds}, then evaluate on "
+        f"{list(cfg['data']['tests'])}"
     )
     est = estimate_seconds(cfg)
     print(
@@ -296,11 +405,18 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
         "--map-size",
         str(cfg["bake"]["size"]),
     ]
-    if settings:  # skips trained members; no zoo is needed when no variant erases from maps
-        train_zoo.main(zoo_argv + ["--no-bake", "--", "--seed", str(cfg["seed"]), *map(str, zoo.get("args", []))])
+    if any(not s.get("oracle") for s in settings.values()):  # skips trained members; needed only to bake
+        train_zoo.main(zoo_argv + ["--no-bake", "--", "--seed", str(seeds[0]), *map(str, zoo.get("args", []))])
     for s in settings.values():
         out = store_dir(work, s)
         if (out / "DONE").exists():
+            continue
+        if s.get("oracle"):
+            from primary_mask.quality import write_oracle_store
+
+            report = write_oracle_store(s["masks"], out, size=s["size"], prefix=s["prefix"])
+            print(f"oracle store {out}: {report.summary()}")
+            (out / "DONE").write_text("ok\n")
             continue
         models = []
         for member in s["members"]:
@@ -326,6 +442,7 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
                 str(s["tau2"]),
                 "--lam",
                 str(s["lam"]),
+                *(["--band-value", s["band_value"]] if "band_value" in s else []),
                 *models,
             ]
         )
@@ -337,25 +454,27 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
         for v in cfg["variants"]:
             s = bake_setting(cfg, v)
             store = store_dir(work, s) if s else None
-            run_dir = work / "detectors" / f"{backbone}-{v['name']}"
-            if not (run_dir / "DONE").exists():
-                train.main(train_args(cfg, backbone, run_dir, v, store))
-                (run_dir / "DONE").write_text("ok\n")
-            result_file = run_dir / "eval" / "results.json"
-            if not result_file.exists():
-                tests = [f"{k}={spec}" for k, spec in cfg["data"]["tests"].items()]
-                evaluate.main(
-                    [
-                        "--checkpoint",
-                        str(run_dir / "best.pt"),
-                        *sum((["--test", t] for t in tests), []),
-                        "--out",
-                        str(run_dir / "eval"),
-                        "--quiet",
-                    ]
-                )
-            reports = json.loads(result_file.read_text())["reports"]
-            rows.append({"backbone": backbone, "variant": v["name"], "reports": reports})
+            for seed in seeds:
+                folder = run_dir(work, backbone, v["name"], seed, seeds[0])
+                check_run_seed(folder, seed)
+                if not (folder / "DONE").exists():
+                    train.main(train_args(cfg, backbone, folder, v, store, seed))
+                    (folder / "DONE").write_text("ok\n")
+                result_file = folder / "eval" / "results.json"
+                if not result_file.exists():
+                    tests = [f"{k}={spec}" for k, spec in cfg["data"]["tests"].items()]
+                    evaluate.main(
+                        [
+                            "--checkpoint",
+                            str(folder / "best.pt"),
+                            *sum((["--test", t] for t in tests), []),
+                            "--out",
+                            str(folder / "eval"),
+                            "--quiet",
+                        ]
+                    )
+                reports = json.loads(result_file.read_text())["reports"]
+                rows.append({"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports})
     return write_results(cfg, rows)
 
 
@@ -363,37 +482,79 @@ def _pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.2f}"
 
 
+def mean_std(values: list[float]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (n - 1 denominator; NaN for one value) and n of the finite values."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    n = len(finite)
+    if n == 0:
+        return math.nan, math.nan, 0
+    mean = sum(finite) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1)) if n > 1 else math.nan
+    return mean, std, n
+
+
+def _cell(values: list[float]) -> str:
+    mean, std, n = mean_std(values)
+    if n == 0:
+        return "n/a"
+    return _pct(mean) if n == 1 else f"{_pct(mean)} ± {_pct(std)}"
+
+
+def aggregate(rows: list[dict], tests: list[str], level: str) -> list[dict]:
+    """One entry per backbone x variant (in first-seen order): the seeds, and per column (``"{test} ACC"``,
+    ``"{test} AUC"``, ``"AVG ACC"``, ``"AVG AUC"``) the list of per-seed values (AVG: each seed's mean over the
+    tests, NaN AUCs left out)."""
+    groups: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        g = groups.setdefault((r["backbone"], r["variant"]), {"backbone": r["backbone"], "variant": r["variant"]})
+        g.setdefault("seeds", []).append(r.get("seed"))
+        accs = [float(r["reports"][t][level]["acc"]) for t in tests]
+        aucs = [float(r["reports"][t][level]["auc"]) for t in tests]
+        for t, a, u in zip(tests, accs, aucs):
+            g.setdefault(f"{t} ACC", []).append(a)
+            g.setdefault(f"{t} AUC", []).append(u)
+        g.setdefault("AVG ACC", []).append(sum(accs) / len(accs))
+        g.setdefault("AVG AUC", []).append(mean_std(aucs)[0])
+    return list(groups.values())
+
+
 def write_results(cfg: dict, rows: list[dict]) -> Path:
+    """``{name}.md``: per backbone x variant the mean ± sample std over the seeds of each test's ACC and AUC (the
+    mean alone for one seed); ``{name}.csv`` and ``{name}.json``: every seed's numbers."""
     out = Path(cfg.get("results_dir", Path(__file__).parent / "results"))
     out.mkdir(parents=True, exist_ok=True)
     tests = list(cfg["data"]["tests"])
-    lines = [f"# {cfg['name']}", "", f"Seed {cfg['seed']}; checkpoints chosen on the validation split.", ""]
+    seeds = cfg.get("seeds", [cfg.get("seed", 0)])
+    if len(seeds) > 1:
+        head = (
+            f"Seeds {seeds}: each cell is the mean ± the sample standard deviation (n - 1 denominator) over the "
+            f"n = {len(seeds)} trainings of that row; the zoo and the map stores were trained and baked once, with "
+            f"seed {seeds[0]}. Checkpoints chosen on the validation split. Every seed's numbers: "
+            f"{cfg['name']}.csv."
+        )
+    else:
+        head = f"Seed {seeds[0]}; checkpoints chosen on the validation split."
+    lines = [f"# {cfg['name']}", "", head, ""]
+    columns = [c for t in tests for c in (f"{t} ACC", f"{t} AUC")] + ["AVG ACC", "AVG AUC"]
     for level in ("frame", "video"):
-        lines += [
-            f"**{level}-level**",
-            "",
-            "| Method | " + " | ".join(f"{t} ACC | {t} AUC" for t in tests) + " | AVG ACC | AVG AUC |",
-            "|---" * (3 + 2 * len(tests)) + "|",
-        ]
-        for r in rows:
-            accs = [r["reports"][t][level]["acc"] for t in tests]
-            aucs = [float(r["reports"][t][level]["auc"]) for t in tests]
-            label = r["backbone"] + ("" if r["variant"] == "baseline" else f" + {r['variant']}")
-            lines.append(
-                f"| {label} | "
-                + " | ".join(f"{_pct(a)} | {_pct(u)}" for a, u in zip(accs, aucs))
-                + f" | {_pct(sum(accs) / len(accs))} | {_pct(sum(aucs) / len(aucs))} |"
-            )
+        lines += [f"**{level}-level**", "", "| Method | " + " | ".join(columns) + " |"]
+        lines.append("|---" * (1 + len(columns)) + "|")
+        for g in aggregate(rows, tests, level):
+            label = g["backbone"] + ("" if g["variant"] == "baseline" else f" + {g['variant']}")
+            lines.append(f"| {label} | " + " | ".join(_cell(g[c]) for c in columns) + " |")
         lines.append("")
     (out / f"{cfg['name']}.md").write_text("\n".join(lines))
     with open(out / f"{cfg['name']}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["backbone", "variant", "test", "level", "acc", "auc", "ap", "eer", "n"])
+        w.writerow(["backbone", "variant", "seed", "test", "level", "acc", "auc", "ap", "eer", "n"])
         for r in rows:
             for t in tests:
                 for level in ("frame", "video"):
                     m = r["reports"][t][level]
-                    w.writerow([r["backbone"], r["variant"], t, level, m["acc"], m["auc"], m["ap"], m["eer"], m["n"]])
+                    w.writerow(
+                        [r["backbone"], r["variant"], r.get("seed", seeds[0]), t, level]
+                        + [m["acc"], m["auc"], m["ap"], m["eer"], m["n"]]
+                    )
     (out / f"{cfg['name']}.json").write_text(json.dumps({"config": cfg, "rows": rows}, indent=1, default=str))
     print("\n".join(lines))
     return out / f"{cfg['name']}.md"

@@ -1,11 +1,13 @@
 """The table runner end to end on a tiny temporary dataset, then a rerun that must skip every finished step."""
 
+import json
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,7 +218,7 @@ def test_offline_configs_run_as_shipped_on_tiny_data(tmp_path):
         ("prle", "alpha", "alpha_range"),
         ("variant bake", "lamda", "lam"),
         ("data", "test", "tests"),
-        ("top", "seeds", "seed"),
+        ("top", "sed", "seed"),
     ],
 )
 def test_a_misspelled_key_is_refused_with_the_file_the_key_and_the_nearest_valid_one(tmp_path, section, typo, meant):
@@ -252,3 +254,219 @@ def test_an_unknown_key_far_from_every_valid_one_lists_the_valid_keys():
         reproduce.check_keys({"train": {"xyzzy": 1}}, "my.yaml")
     with pytest.raises(SystemExit, match=r"my.yaml: variants\[PRLE\].prle must be a mapping"):
         reproduce.check_keys({"variants": [{"name": "PRLE", "prle": [0.5]}]}, "my.yaml")
+
+
+BASE = {"name": "x", "data": {"train": "T", "val": "V", "tests": {}}, "zoo": {"members": []}, "backbones": []}
+
+
+def test_seeds_win_over_seed_and_disagreeing_keys_are_refused():
+    assert reproduce.load_config_dict({**BASE, "variants": []})["seeds"] == [0]  # neither: seed 0
+    assert reproduce.load_config_dict({**BASE, "seed": 4, "variants": []})["seeds"] == [4]
+    assert reproduce.load_config_dict({**BASE, "seeds": [2, 0, 1], "variants": []})["seeds"] == [2, 0, 1]
+    assert reproduce.load_config_dict({**BASE, "seed": 2, "seeds": [2], "variants": []})["seeds"] == [2]
+    with pytest.raises(SystemExit, match=r"seed: 0 and seeds: \[0, 1, 2\] disagree"):
+        reproduce.load_config_dict({**BASE, "seed": 0, "seeds": [0, 1, 2], "variants": []})
+    for bad in ([], [0, 0], "0,1", [0.5], [True]):
+        with pytest.raises(SystemExit, match="seeds must be a non-empty list of distinct integers"):
+            reproduce.load_config_dict({**BASE, "seeds": bad, "variants": []})
+    cfg = reproduce.load_config_dict({**BASE, "seeds": [7, 8], "variants": []})
+    args = reproduce.train_args(cfg, "mobilenet_v2", Path("o"), {"name": "baseline"}, None)
+    assert args[args.index("--seed") + 1] == "7"  # the first seed by default
+    args = reproduce.train_args(cfg, "mobilenet_v2", Path("o"), {"name": "baseline"}, None, seed=8)
+    assert args[args.index("--seed") + 1] == "8"
+
+
+def report(acc: float, auc: float) -> dict:
+    m = {"acc": acc, "auc": auc, "ap": 0.5, "eer": 0.5, "n": 10}
+    return {"frame": m, "video": m}
+
+
+def test_results_show_mean_and_sample_std_over_seeds_and_keep_every_seed(tmp_path):
+    cfg = reproduce.load_config_dict(
+        {**BASE, "data": {**BASE["data"], "tests": {"A": "a", "B": "b"}}, "seeds": [0, 1, 2], "variants": []}
+    )
+    cfg["results_dir"] = str(tmp_path)
+    # hand-computed: ACC on A 0.80, 0.90, 0.85 -> mean 85.00, sample std 5.00; AUC on A 0.7, 0.9, 0.8 -> 80 +- 10;
+    # B constant 0.6 / 0.5 -> std 0; AVG ACC per seed (0.7, 0.75, 0.725) -> 72.50 +- 2.50; AVG AUC (0.6, 0.7, 0.65)
+    rows = [
+        {"backbone": "m", "variant": "PRLE", "seed": s, "reports": {"A": report(a, u), "B": report(0.6, 0.5)}}
+        for s, a, u in ((0, 0.80, 0.7), (1, 0.90, 0.9), (2, 0.85, 0.8))
+    ]
+    nan = float("nan")
+    base_reports = {"A": report(1, 1), "B": report(0.5, nan)}
+    rows.append({"backbone": "m", "variant": "baseline", "seed": 0, "reports": base_reports})
+    md = reproduce.write_results(cfg, rows).read_text()
+    prle = "| m + PRLE | 85.00 ± 5.00 | 80.00 ± 10.00 | 60.00 ± 0.00 | 50.00 ± 0.00 | 72.50 ± 2.50 | 65.00 ± 5.00 |"
+    assert prle in md
+    assert "| m | 100.00 | 100.00 | 50.00 | n/a | 75.00 | 100.00 |" in md  # one seed: the value, no spread
+    assert "sample standard deviation (n - 1 denominator)" in md and "n = 3" in md
+    lines = (tmp_path / "x.csv").read_text().splitlines()
+    assert lines[0].startswith("backbone,variant,seed,test,level,acc,auc")
+    assert len(lines) == 1 + 4 * 2 * 2 and "m,PRLE,2,A,frame,0.85,0.8,0.5,0.5,10" in lines
+    assert [r["seed"] for r in json.loads((tmp_path / "x.json").read_text())["rows"]] == [0, 1, 2, 0]
+
+
+def fake_steps(monkeypatch) -> list:
+    """Replace train.py and evaluate.py in the runner by recorders (train writes a log with its seed, evaluate a
+    results.json); returns the list of (run folder name, seed) trained."""
+    trained = []
+
+    def fake_train(argv):
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        seed = int(argv[argv.index("--seed") + 1])
+        (out / "log.jsonl").write_text(json.dumps({"event": "start", "args": {"seed": seed}}) + "\n")
+        trained.append((out.name, seed))
+
+    def fake_evaluate(argv):
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps({"reports": {"T": report(0.5, 0.5)}}))
+
+    monkeypatch.setattr(reproduce.train, "main", fake_train)
+    monkeypatch.setattr(reproduce.evaluate, "main", fake_evaluate)
+    monkeypatch.setattr(reproduce, "estimate_seconds", lambda cfg: 0.0)
+    return trained
+
+
+def test_each_seed_trains_in_its_own_folder_and_the_first_keeps_the_single_seed_name(tmp_path, monkeypatch, capsys):
+    """The runner's loop with train/evaluate replaced by recorders: folder names, seeds passed, finished runs
+    reused, and a finished run of another seed refused."""
+    trained = fake_steps(monkeypatch)
+    work = tmp_path / "runs"
+    single = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "backbones": ["mobilenet_v2"]}
+    single.update(workdir=str(work), variants=[{"name": "baseline"}], results_dir=str(tmp_path / "results"), seed=0)
+    reproduce.run(reproduce.load_config_dict(dict(single)))
+    assert trained == [("mobilenet_v2-baseline", 0)]
+    multi = {k: v for k, v in single.items() if k != "seed"}
+    multi["seeds"] = [0, 1, 2]
+    md = reproduce.run(reproduce.load_config_dict(dict(multi)))
+    assert trained[1:] == [("mobilenet_v2-baseline-seed1", 1), ("mobilenet_v2-baseline-seed2", 2)]  # seed 0 reused
+    assert "x 3 seed(s) [0, 1, 2]" in capsys.readouterr().out
+    assert "| mobilenet_v2 | 50.00 ± 0.00 |" in md.read_text()
+    with pytest.raises(SystemExit, match="trained with seed 0, but this config trains it with seed 1"):
+        reproduce.run(reproduce.load_config_dict({**multi, "seeds": [1, 0]}))
+
+
+def tiny_masks(data: Path) -> Path:
+    """A masks folder for tiny_data's train split, keyed from data/ like `primary-mask masks --images data`:
+    fake/i was made from real/i; pairs 0 and 1 aligned (a 10x20 box), 2 misaligned, 3 not listed."""
+    masks = data / "masks"
+    box = np.zeros((40, 40), np.uint8)
+    box[10:20, 5:25] = 255
+    for i in (0, 1):
+        (masks / "train" / "fake").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(masks / "train" / "fake" / f"{i}.png.png"), box)
+    rows = [
+        f"train/fake/{i}.png,train/real/{i}.png,{s},,1,0,0," for i, s in enumerate(["aligned"] * 2 + ["misaligned"])
+    ]
+    (masks / "masks.csv").write_text("fake,real,status,reason,border_diff,shift_x,shift_y,coverage\n" + "\n".join(rows))
+    return masks
+
+
+def test_oracle_variant_erases_from_a_store_of_the_manipulation_masks(tmp_path, monkeypatch):
+    from primary_mask import PrimaryMapStore
+
+    data = tiny_data(tmp_path / "data")
+    masks = tiny_masks(data)
+    cfg = {
+        "name": "oracle",
+        "seed": 0,
+        "workdir": str(tmp_path / "runs"),
+        "results_dir": str(tmp_path / "results"),
+        "data": {"train": str(data / "train"), "val": str(data / "val"), "tests": {"T": str(data / "test")}},
+        "zoo": {"members": ["mobilenet_v2"]},
+        "bake": {"size": 40},
+        "train": {"size": 32, "epochs": 1, "batch_size": 4, "args": ["--max-steps", "1", "--quiet", "--workers", "0"]},
+        "backbones": ["mobilenet_v2"],
+        "variants": [{"name": "Oracle", "prle": {"mask": "oracle", "p": 1.0}}],
+    }
+    with pytest.raises(SystemExit, match="data.masks"):
+        reproduce.load_config_dict(yaml.safe_load(yaml.safe_dump(cfg)))
+    cfg["data"]["masks"] = str(masks)
+    with pytest.raises(SystemExit, match="needs prle.missing: skip"):
+        reproduce.load_config_dict(yaml.safe_load(yaml.safe_dump(cfg)))
+    cfg["variants"][0]["prle"]["missing"] = "skip"
+    with pytest.raises(SystemExit, match="no training image has an oracle map"):  # keys start with train/
+        reproduce.check(reproduce.load_config_dict(yaml.safe_load(yaml.safe_dump(cfg))))
+    cfg["data"]["mask_prefix"] = "train/"
+    loaded = reproduce.load_config_dict(yaml.safe_load(yaml.safe_dump(cfg)))
+    assert reproduce.check(loaded)["data.masks"] == {"pairs": 3, "with_mask": 2, "train_images": 4}
+    calls = []
+    real_train = reproduce.train.main
+    monkeypatch.setattr(reproduce.train, "main", lambda argv: calls.append(argv) or real_train(argv))
+    md = reproduce.run(loaded)
+    assert "| mobilenet_v2 + Oracle |" in md.read_text()
+    assert not (tmp_path / "runs" / "zoo").exists()  # an oracle store needs no zoo
+    (store_path,) = (tmp_path / "runs" / "stores").iterdir()
+    assert store_path.name.startswith("oracle-")
+    store = PrimaryMapStore(store_path)
+    assert sorted(store.keys()) == ["fake/0.png", "fake/1.png", "real/0.png", "real/1.png"]
+    expected = torch.zeros(40, 40)
+    expected[10:20, 5:25] = 1
+    assert torch.equal(store["real/1.png"].float(), expected)
+    argv = calls[0]
+    assert argv[argv.index("--mask") + 1] == "static" and argv[argv.index("--missing-maps") + 1] == "skip"
+    assert argv[argv.index("--maps") + 1] == str(store_path)
+    log = [json.loads(line) for line in (tmp_path / "runs" / "detectors" / "mobilenet_v2-Oracle" / "log.jsonl").open()]
+    assert log[-1]["erased_share"] == 0.5  # p = 1: the 2 of 4 training images with a map (batch of 4, one step)
+
+
+def test_band_value_is_a_bake_key_passed_to_bake_only_when_set():
+    cfg = reproduce.load_config_dict(
+        {**BASE, "zoo": {"members": ["mobilenet_v2"]}, "variants": [{"name": "P", "prle": {"p": 0.5}}]}
+    )
+    mean = reproduce.bake_setting(cfg, {"name": "P", "prle": {"p": 0.5}})
+    assert "band_value" not in mean  # configs written before the key keep their store folders
+    maxed = reproduce.bake_setting(cfg, {"name": "M", "prle": {"p": 0.5}, "bake": {"band_value": "max"}})
+    assert maxed["band_value"] == "max" and reproduce.store_dir(Path("w"), maxed) != reproduce.store_dir(
+        Path("w"), mean
+    )
+
+
+def test_the_runner_passes_band_value_to_bake(tmp_path, monkeypatch):
+    fake_steps(monkeypatch)
+    bakes = []
+    monkeypatch.setattr(reproduce.train_zoo, "main", lambda argv: None)
+
+    def fake_bake(argv):
+        Path(argv[argv.index("--out") + 1]).mkdir(parents=True)
+        bakes.append(argv)
+        return 0
+
+    monkeypatch.setattr(reproduce, "primary_mask_main", fake_bake)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "zoo": {"members": ["mobilenet_v2"]}}
+    cfg.update(backbones=["mobilenet_v2"], workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
+    cfg["variants"] = [
+        {"name": "mean", "prle": {"p": 0.5}},
+        {"name": "max", "prle": {"p": 0.5}, "bake": {"band_value": "max"}},
+    ]
+    reproduce.run(reproduce.load_config_dict(cfg))
+    assert len(bakes) == 2 and "--band-value" not in bakes[0]
+    assert bakes[1][bakes[1].index("--band-value") + 1] == "max"
+
+
+def test_seeds_config_runs_as_shipped_on_tiny_data(tmp_path):
+    """offline-dfdc-seeds.yaml with its data paths on tiny data (the cross set: the test folder again), CI sizes,
+    one backbone and two seeds: every variant (oracle and band_value max included) goes through the runner."""
+    data = tiny_data(tmp_path / "data")
+    cfg = yaml.safe_load((ROOT / "examples" / "configs" / "offline-dfdc-seeds.yaml").read_text())
+    assert cfg["seeds"] == [0, 1, 2] and {v["name"] for v in cfg["variants"]} >= {"Oracle", "PRLE-max", "Landmark"}
+    tests = {name: str(data / "test") for name in cfg["data"]["tests"]}
+    cfg["data"].update(train=str(data / "train"), val=str(data / "val"), tests=tests)
+    cfg["data"].update(landmarks=str(data / "landmarks"), masks=str(tiny_masks(data)))
+    cfg.update(workdir=str(tmp_path / "runs"), results_dir=str(tmp_path / "results"), seeds=[0, 1])
+    cfg["backbones"] = cfg["backbones"][:1]
+    tiny = ["--max-steps", "1", "--quiet", "--workers", "0"]
+    cfg["zoo"].update(size=32, batch_size=4, args=[*cfg["zoo"]["args"], *tiny])
+    cfg["train"].update(size=32, epochs=1, batch_size=4, args=[*cfg["train"]["args"], *tiny])
+    cfg["bake"]["size"] = 16
+    config = tmp_path / "seeds.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    table = reproduce.main(["--config", str(config)]).read_text()
+    backbone = cfg["backbones"][0]
+    for v in cfg["variants"]:
+        row = backbone if v["name"] == "baseline" else f"{backbone} + {v['name']}"
+        assert f"| {row} | " in table and "±" in table.split(f"| {row} | ")[1].split("\n")[0], row
+    stores = sorted(p.name.split("-")[0] for p in (tmp_path / "runs" / "stores").iterdir())
+    assert stores == ["neighboring", "neighboring", "oracle"]  # band_value mean and max, and the oracle

@@ -1,4 +1,5 @@
-"""The ``primary-mask`` command line: bake, merge, verify, inspect, stats, masks, score, landmarks, synth-grid, demo."""
+"""The ``primary-mask`` command line: bake, merge, verify, inspect, stats, masks, masks-store, score, landmarks,
+synth-grid, synth-set, demo."""
 
 from __future__ import annotations
 
@@ -210,6 +211,18 @@ def _landmarks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synth_set(args: argparse.Namespace) -> int:
+    from primary_mask.synth.testset import write_pseudo_fake_set
+
+    synths = [name.strip() for name in args.synth.split(",") if name.strip()]
+    report = write_pseudo_fake_set(
+        args.images, args.landmarks, args.out, args.n, seed=args.seed, synths=synths, progress=not args.quiet
+    )
+    print(report.summary())
+    print(f"test set {args.out} (manifest {report.manifest}); evaluate with --test NAME={args.out}")
+    return 0
+
+
 def _synth_grid(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -262,6 +275,15 @@ def _masks(args: argparse.Namespace) -> int:
     report = write_masks(pairs, args.images, args.out, progress=not args.quiet, **rule)
     print(report.summary())
     print(f"per-pair table: {report.table}; rule: {report.rule}")
+    return 0
+
+
+def _masks_store(args: argparse.Namespace) -> int:
+    from primary_mask.quality.oracle import write_oracle_store
+
+    report = write_oracle_store(args.masks, args.out, size=args.size, prefix=args.prefix)
+    print(report.summary())
+    print(f"oracle store: {args.out} (train with --mask static --missing-maps skip)")
     return 0
 
 
@@ -417,6 +439,22 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--seed", type=int, default=0, help="seed of the face draw and the blends")
     sg.set_defaults(func=_synth_grid)
 
+    ss = sub.add_parser(
+        "synth-set", help="a fixed test set: N real faces and their seeded pseudo-fakes as OUT/real, OUT/fake (PNG)"
+    )
+    ss.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
+    ss.add_argument("--landmarks", required=True, help="folder of <key>.npy landmarks (primary-mask landmarks)")
+    ss.add_argument("--out", required=True, help="folder written once; a rerun with the same settings is a no-op")
+    ss.add_argument("--n", type=int, required=True, help="number of faces (each gives one real and one fake image)")
+    ss.add_argument("--seed", type=int, default=0, help="draws the faces and the pseudo-fakes (default: 0)")
+    ss.add_argument(
+        "--synth",
+        default="sbi,region",
+        help="synthesizers, comma-separated, used in turn over the faces: sbi (SelfBlend), region (RegionBlend)",
+    )
+    ss.add_argument("--quiet", action="store_true", help="no progress bar")
+    ss.set_defaults(func=_synth_set)
+
     d = sub.add_parser("demo", help="the whole static stage on drawn faces, then the erase grid")
     d.add_argument("--out", default="demo_out", help="output folder")
     d.add_argument("--quick", action="store_true", help="fewer images and training steps (for tests)")
@@ -461,6 +499,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mk.add_argument("--quiet", action="store_true", help="no progress bar")
     mk.set_defaults(func=_masks)
+
+    ms = sub.add_parser(
+        "masks-store",
+        help="the oracle map store: each aligned fake's manipulation mask as its map, and as its real's map",
+    )
+    ms.add_argument("masks", help="mask folder written by primary-mask masks (its masks.csv pairs fakes and reals)")
+    ms.add_argument("--out", required=True, help="store folder (created; a rerun adds only what is missing)")
+    ms.add_argument("--size", type=int, default=64, help="map side in px (default: 64)")
+    ms.add_argument(
+        "--prefix",
+        default="",
+        help="keep the pairs whose keys start with this and strip it, e.g. train/ for masks keyed from dfdc and a "
+        "training set dfdc/train (default: none)",
+    )
+    ms.set_defaults(func=_masks_store)
 
     sc = sub.add_parser(
         "score", help="coverage and forgery localization (AUC, top-10%% precision, pointing) of a store's maps"

@@ -10,6 +10,7 @@ from primary_mask.quality.manipulation import (
     read_pairs,
     write_masks,
 )
+from primary_mask.quality.oracle import OracleReport, oracle_map, oracle_maps, write_oracle_store
 from primary_mask.quality.scores import (
     MapScores,
     coverage,
@@ -28,12 +29,15 @@ __all__ = [
     "MapScores",
     "MaskFolder",
     "MaskReport",
+    "OracleReport",
     "Pair",
     "PairResult",
     "coverage",
     "gaussian_map",
     "landmark_parts_map",
     "manipulation_mask",
+    "oracle_map",
+    "oracle_maps",
     "pixel_auc",
     "pointing_game",
     "read_pairs",
@@ -42,4 +46,5 @@ __all__ = [
     "scores_table",
     "top_precision",
     "write_masks",
+    "write_oracle_store",
 ]

@@ -5,6 +5,7 @@ from primary_mask.synth.dataset import PseudoFakeDataset, extract_landmarks, loa
 from primary_mask.synth.landmarks import PARTS_68, DlibLandmarks, check_landmarks
 from primary_mask.synth.masks import MASK_TYPES, blending_boundary, deform_mask, hull_mask, region_mask
 from primary_mask.synth.reconstruct import KERNELS, UpsamplingReconstruction, upsample
+from primary_mask.synth.testset import PseudoFakeSetReport, write_pseudo_fake_set
 
 __all__ = [
     "KERNELS",
@@ -13,6 +14,7 @@ __all__ = [
     "DlibLandmarks",
     "PseudoFake",
     "PseudoFakeDataset",
+    "PseudoFakeSetReport",
     "RegionBlend",
     "SelfBlend",
     "UpsamplingReconstruction",
@@ -24,4 +26,5 @@ __all__ = [
     "load_landmark_folder",
     "region_mask",
     "upsample",
+    "write_pseudo_fake_set",
 ]
