@@ -134,3 +134,21 @@ def test_table_has_one_row_per_source():
     text = scores_table(rows)
     assert "store" in text and "0.600" in text and "20.0%" in text and "(why)" in text and "10.0%" in text
     assert text.splitlines()[3].split()[1] == "0"  # an empty row prints 0 maps and dashes
+
+
+def test_frontier_figure_plots_each_scored_point(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from primary_mask.figures import frontier_figure
+
+    drawn = []
+    original = matplotlib.axes.Axes.scatter
+    monkeypatch.setattr(
+        matplotlib.axes.Axes,
+        "scatter",
+        lambda self, x, y, **kw: drawn.append((x[0], y[0])) or original(self, x, y, **kw),
+    )
+    points = [("a", MapScores("a", coverage=0.2, auc=0.7, top_precision=0.3)), ("nan", MapScores("nan"))]
+    out = frontier_figure(points, [MapScores("gauss", auc=0.78, top_precision=0.31)], tmp_path / "f" / "x.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert drawn == [(20.0, 0.7), (20.0, 0.3)]  # one point per panel, coverage in percent; the NaN row left out

@@ -3,7 +3,7 @@ the figures built from them (the Fig. 7 inspect grid, the Fig. 3 / Table I stats
 scores against the forgery)."""
 
 from primary_mask.figures.grids import inspect_grid, stats_figure, synth_grid
-from primary_mask.figures.scores import scores_figure
+from primary_mask.figures.scores import frontier_figure, scores_figure
 from primary_mask.figures.tiles import erase_row, labelled_grid, overlay_heatmap, write_png
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "inspect_grid",
     "labelled_grid",
     "overlay_heatmap",
+    "frontier_figure",
     "scores_figure",
     "stats_figure",
     "synth_grid",

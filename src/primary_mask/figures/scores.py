@@ -8,7 +8,7 @@ from pathlib import Path
 
 from primary_mask.quality.scores import MapScores
 
-__all__ = ["scores_figure"]
+__all__ = ["frontier_figure", "scores_figure"]
 
 
 def scores_figure(rows: Sequence[MapScores], out: str | Path, title: str = "") -> Path:
@@ -47,5 +47,57 @@ def scores_figure(rows: Sequence[MapScores], out: str | Path, title: str = "") -
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def frontier_figure(
+    points: Sequence[tuple[str, MapScores]],
+    references: Sequence[MapScores],
+    out: str | Path,
+    band: tuple[float, float] = (0.10, 0.25),
+    title: str = "",
+) -> Path:
+    """Where map recipes sit: two panels, per-pixel AUC and top-10% precision against coverage, one labelled
+    point per ``(label, scores)``; each reference (e.g. the centred Gaussian) is a dashed horizontal line, and the
+    coverage ``band`` (the paper's Table I: 10-25% of the image) is shaded. Writes a PNG at ``out`` (parent folders
+    created) and returns its path. Rows with NaN scores are left out."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, attr, label in ((axes[0], "auc", "per-pixel ROC-AUC"), (axes[1], "top_precision", "top-10% precision")):
+        ax.axvspan(band[0] * 100, band[1] * 100, color="0.92", zorder=0, label="paper's coverage (Table I)")
+        for ref in references:
+            value = getattr(ref, attr)
+            if not math.isnan(value):
+                ax.axhline(value, ls="--", lw=1, color="0.4")
+                ax.annotate(
+                    ref.source,
+                    (1, value),
+                    xycoords=("axes fraction", "data"),
+                    ha="right",
+                    va="bottom",
+                    fontsize=8,
+                    color="0.3",
+                )
+        for name, row in points:
+            x, y = row.coverage * 100, getattr(row, attr)
+            if math.isnan(x) or math.isnan(y):
+                continue
+            ax.scatter([x], [y], s=18)
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        ax.set_xlabel("coverage: share of the map > 0 (%)")
+        ax.set_ylabel(label)
+        ax.set_xlim(0, 110)
+        ax.legend(loc="lower right", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -1,0 +1,41 @@
+"""Plot the rows of several `map_recipe.py --out` JSON files as one coverage/score frontier figure.
+
+  python examples/plot_map_recipes.py runs/recipe/rows/*.json --out docs/figures/map-recipes.png \
+      [--rows "CAM" "average:0.5"]
+
+Each JSON gives one point per row whose source contains one of ``--rows`` (default: every model's CAM and
+every fused row), labelled ``<file stem>: <row>``; the centred Gaussian of the first file is the reference line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from primary_mask.figures import frontier_figure
+from primary_mask.quality.scores import MapScores
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("results", nargs="+", help="JSON files written by map_recipe.py --out")
+    p.add_argument("--out", required=True, help="PNG to write")
+    p.add_argument("--rows", nargs="*", default=None, help="keep rows whose source contains one of these")
+    p.add_argument("--title", default="")
+    args = p.parse_args(argv)
+    points, references = [], []
+    for path in args.results:
+        rows = [MapScores(**r) for r in json.loads(Path(path).read_text())["rows"]]
+        for row in rows:
+            if row.source.startswith("centred Gaussian"):
+                if not references:
+                    references.append(row)
+                continue
+            if args.rows is None or any(key in row.source for key in args.rows):
+                points.append((f"{Path(path).stem}: {row.source.removeprefix('fused ')}", row))
+    print(frontier_figure(points, references, args.out, title=args.title))
+
+
+if __name__ == "__main__":
+    main()
