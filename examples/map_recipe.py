@@ -72,7 +72,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--list", required=True, help="CSV path,label of the images to localize")
     p.add_argument("--masks", required=True, help="folder written by `primary-mask masks`")
     p.add_argument("--mask-prefix", default="")
-    p.add_argument("--model", action="append", required=True, help="NAME:CKPT, repeat per zoo member")
+    p.add_argument("--model", action="append", help="NAME:CKPT, repeat per zoo member")
+    p.add_argument(
+        "--from-caches",
+        nargs="+",
+        help="build the zoo from these CAM caches (one or more members each, same images in the same order) "
+        "instead of computing CAMs: fused rows of models cached apart",
+    )
     p.add_argument("--target-layer", action="append", help="module name per --model (default: the library's)")
     p.add_argument("--cam", default="gradcam")
     p.add_argument("--normalize", default="minmax")
@@ -86,7 +92,15 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit("give one --target-layer per --model")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.perf_counter()
-    if args.cache and Path(args.cache).exists():
+    if args.from_caches:
+        parts = [torch.load(c) for c in args.from_caches]
+        if any(part["keys"] != parts[0]["keys"] for part in parts):
+            raise SystemExit("--from-caches: the caches hold different images (or another order)")
+        cams, keys = torch.cat([part["cams"] for part in parts]), parts[0]["keys"]
+        names = [f"{Path(c).stem}[{i}]" for c, part in zip(args.from_caches, parts) for i in range(len(part["cams"]))]
+    elif not args.model:
+        raise SystemExit("give --model (one per zoo member) or --from-caches")
+    elif args.cache and Path(args.cache).exists():
         cached = torch.load(args.cache)
         cams, keys = cached["cams"], cached["keys"]
     else:
@@ -107,7 +121,8 @@ def main(argv: list[str] | None = None) -> dict:
         return row
 
     rows = []
-    names = [m.split(":")[0].split(".")[-1] for m in args.model]
+    if not args.from_caches:
+        names = [m.split(":")[0].split(".")[-1] for m in args.model]
     for t, name in enumerate(names):
         rows.append(rows_for(f"{name} CAM", cams[t]))
     for spec in args.fusion:

@@ -13,7 +13,7 @@ Config keys (see examples/configs/*.yaml):
   data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR,   # landmarks: for mask: landmark
          masks: DIR, mask_prefix: PREFIX}        # mask: oracle; masks from `primary-mask masks`, PREFIX e.g. train/
   zoo: {members: [...], size, epochs, batch_size, args: [...]}         # extra args go to train.py
-  bake: {size, fusion, tau1, tau2, lam, band_value}                      # defaults for every variant
+  bake: {size, fusion, tau1, tau2, lam, band_value, cam, input_size}    # defaults for every variant
   train: {size, epochs, batch_size, lr, args: [...]}
   backbones: [...]
   variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]}}]
@@ -48,9 +48,10 @@ from primary_mask.cli import main as primary_mask_main
 BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": 0.3, "tau2": 0.1, "lam": 0.15}
 MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of manipulation masks
 # Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
-# band_value is passed to bake only when a config sets it (bake's own default otherwise), so the store folders of
-# configs written before it keep their names
-BAKE_KEYS = (*BAKE_DEFAULTS, "band_value")
+# Optional bake keys, passed to bake only when a config sets them (bake's own default otherwise, input_size: the
+# zoo's training size), so the store folders of configs written before them keep their names.
+BAKE_OPTIONS = {"band_value": "--band-value", "cam": "--cam", "input_size": "--input-size"}
+BAKE_KEYS = (*BAKE_DEFAULTS, *BAKE_OPTIONS)
 CONFIG_KEYS = {
     "": ("name", "seed", "seeds", "workdir", "results_dir", "data", "zoo", "bake", "train", "backbones", "variants"),
     "data": ("train", "val", "tests", "landmarks", "masks", "mask_prefix"),
@@ -217,8 +218,8 @@ def store_dir(work: Path, setting: dict) -> Path:
 def describe_setting(s: dict) -> str:
     if s.get("oracle"):
         return f"oracle from {s['masks']} (prefix {s['prefix']!r}, {s['size']} px)"
-    band = f" band_value={s['band_value']}" if "band_value" in s else ""
-    return f"{s['fusion']} tau1={s['tau1']}{band} {s['members']}"
+    extra = "".join(f" {key}={s[key]}" for key in BAKE_OPTIONS if key in s)
+    return f"{s['fusion']} tau1={s['tau1']}{extra} {s['members']}"
 
 
 def train_args(
@@ -433,7 +434,7 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
                 "--size",
                 str(s["size"]),
                 "--input-size",
-                str(zoo.get("size", 256)),
+                str(s.get("input_size", zoo.get("size", 256))),
                 "--fusion",
                 s["fusion"],
                 "--tau1",
@@ -442,7 +443,9 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
                 str(s["tau2"]),
                 "--lam",
                 str(s["lam"]),
-                *(["--band-value", s["band_value"]] if "band_value" in s else []),
+                *sum(
+                    ([flag, str(s[key])] for key, flag in BAKE_OPTIONS.items() if key in s and key != "input_size"), []
+                ),
                 *models,
             ]
         )
