@@ -452,31 +452,36 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
         if code:
             raise SystemExit(code)
         (out / "DONE").write_text("ok\n")
+    # Seed-major order: every row gets its first seed before any row gets its second, so a study stopped part
+    # way (the runner resumes it) already holds one seed of each row.
+    runs = [(seed, backbone, v) for seed in seeds for backbone in cfg["backbones"] for v in cfg["variants"]]
+    for seed, backbone, v in runs:
+        s = bake_setting(cfg, v)
+        store = store_dir(work, s) if s else None
+        folder = run_dir(work, backbone, v["name"], seed, seeds[0])
+        check_run_seed(folder, seed)
+        if not (folder / "DONE").exists():
+            train.main(train_args(cfg, backbone, folder, v, store, seed))
+            (folder / "DONE").write_text("ok\n")
+        result_file = folder / "eval" / "results.json"
+        if not result_file.exists():
+            tests = [f"{k}={spec}" for k, spec in cfg["data"]["tests"].items()]
+            evaluate.main(
+                [
+                    "--checkpoint",
+                    str(folder / "best.pt"),
+                    *sum((["--test", t] for t in tests), []),
+                    "--out",
+                    str(folder / "eval"),
+                    "--quiet",
+                ]
+            )
     rows = []
     for backbone in cfg["backbones"]:
         for v in cfg["variants"]:
-            s = bake_setting(cfg, v)
-            store = store_dir(work, s) if s else None
             for seed in seeds:
                 folder = run_dir(work, backbone, v["name"], seed, seeds[0])
-                check_run_seed(folder, seed)
-                if not (folder / "DONE").exists():
-                    train.main(train_args(cfg, backbone, folder, v, store, seed))
-                    (folder / "DONE").write_text("ok\n")
-                result_file = folder / "eval" / "results.json"
-                if not result_file.exists():
-                    tests = [f"{k}={spec}" for k, spec in cfg["data"]["tests"].items()]
-                    evaluate.main(
-                        [
-                            "--checkpoint",
-                            str(folder / "best.pt"),
-                            *sum((["--test", t] for t in tests), []),
-                            "--out",
-                            str(folder / "eval"),
-                            "--quiet",
-                        ]
-                    )
-                reports = json.loads(result_file.read_text())["reports"]
+                reports = json.loads((folder / "eval" / "results.json").read_text())["reports"]
                 rows.append({"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports})
     return write_results(cfg, rows)
 

@@ -348,6 +348,22 @@ def test_each_seed_trains_in_its_own_folder_and_the_first_keeps_the_single_seed_
         reproduce.run(reproduce.load_config_dict({**multi, "seeds": [1, 0]}))
 
 
+def test_runs_go_seed_major_so_a_stopped_study_has_one_seed_of_every_row(tmp_path, monkeypatch):
+    trained = fake_steps(monkeypatch)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "backbones": ["mobilenet_v2"], "seeds": [0, 1]}
+    cfg.update(workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
+    cfg["variants"] = [{"name": "baseline"}, {"name": "B"}]
+    md = reproduce.run(reproduce.load_config_dict(cfg))
+    assert trained == [
+        ("mobilenet_v2-baseline", 0),
+        ("mobilenet_v2-B", 0),
+        ("mobilenet_v2-baseline-seed1", 1),
+        ("mobilenet_v2-B-seed1", 1),
+    ]
+    rows = json.loads(md.with_suffix(".json").read_text())["rows"]  # the table still groups by row, then seed
+    assert [(r["variant"], r["seed"]) for r in rows] == [("baseline", 0), ("baseline", 1), ("B", 0), ("B", 1)]
+
+
 def tiny_masks(data: Path) -> Path:
     """A masks folder for tiny_data's train split, keyed from data/ like `primary-mask masks --images data`:
     fake/i was made from real/i; pairs 0 and 1 aligned (a 10x20 box), 2 misaligned, 3 not listed."""
