@@ -133,8 +133,11 @@ def main(argv: list[str] | None = None) -> dict:
     table = scores_table(rows)
     print(table)
     print(f"{len(keys)} maps, {len(masked)} with a mask of size {size}; CAMs in {cam_seconds:.0f} s")
-    result = {"settings": {k: v for k, v in vars(args).items()}, "cam_seconds": cam_seconds,
-              "rows": [r.__dict__ for r in rows]}
+    result = {
+        "settings": {k: v for k, v in vars(args).items()},
+        "cam_seconds": cam_seconds,
+        "rows": [r.__dict__ for r in rows],
+    }
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1))

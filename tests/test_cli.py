@@ -88,7 +88,7 @@ def test_bake_then_resume_then_inspect_stats_verify(image_root, checkpoints, tmp
 def test_settings_mismatch_and_bad_images(image_root, checkpoints, tmp_path, capsys):
     out = tmp_path / "store"
     assert main(bake_args(image_root, out, checkpoints[:1])) == 0
-    assert main(bake_args(image_root, out, checkpoints[:1], "--tau1", "0.5")) == 2
+    assert main(bake_args(image_root, out, checkpoints[:1], "--tau1", "0.6")) == 2
     assert "other settings" in capsys.readouterr().err
 
     bad_root = tmp_path / "bad"
@@ -211,7 +211,7 @@ def test_resume_compares_settings_field_by_field_and_checkpoints_by_sha256(image
     assert main(bake_args(image_root, out, checkpoints[:1]) + ["--input-size", "48"]) == 2
     assert "first difference: input_size: the store has 32, this run has 48" in capsys.readouterr().err
     assert main(bake_args(image_root, out, checkpoints[:1], "--cam", "layercam")) == 2
-    assert "first difference: cam: the store has 'gradcam', this run has 'layercam'" in capsys.readouterr().err
+    assert "first difference: cam: the store has 'gradcam++', this run has 'layercam'" in capsys.readouterr().err
     name, path = checkpoints[0].split(":")
     other = tmp_path / "elsewhere" / "same-weights.pth"
     other.parent.mkdir()

@@ -47,7 +47,7 @@ def test_every_option_has_help_and_its_default(command):
 
 def test_bake_help_shows_the_fusion_defaults():
     text = " ".join(_subcommands()["bake"].format_help().split())  # what a user reads, unwrapped
-    for option, default in (("--tau1", "0.3"), ("--tau2", "0.1"), ("--lam", "0.15"), ("--cam", "gradcam")):
+    for option, default in (("--tau1", "0.5"), ("--tau2", "0.3"), ("--lam", "0.15"), ("--cam", "gradcam++")):
         after = text.split(f"  {option} ", 1)[-1] if f"  {option} " in text else text.split(f" {option} ")[-1]
         assert f"(default: {default})" in after.split(" --")[0], option
 

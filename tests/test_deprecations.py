@@ -13,7 +13,10 @@ def test_return_applied_still_returns_the_erased_flag():
     ds = TensorDataset(torch.full((2, 3, 8, 8), 100, dtype=torch.uint8), torch.zeros(2))
     with pytest.warns(DeprecationWarning, match="return_erased"):
         wrapped = with_primary_maps(
-            ds, {"k": torch.ones(8, 8)}, keys=lambda i: "k", return_applied=True,
+            ds,
+            {"k": torch.ones(8, 8)},
+            keys=lambda i: "k",
+            return_applied=True,
             transform=v2.Compose([PrimaryRegionErase(p=1.0, alpha_range=(1, 1))]),
         )
     assert wrapped[0][2] is True

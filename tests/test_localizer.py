@@ -49,7 +49,7 @@ def images():
 
 def test_gradcam_matches_a_hand_computation_for_each_label(images):
     model = TinyNet(1)
-    loc = PrimaryRegionLocalizer([model], size=16, device="cpu")
+    loc = PrimaryRegionLocalizer([model], size=16, device="cpu", cam="gradcam")
     labels = torch.tensor([1, 0, 1])
     cams = loc.model_cams(images, labels)[0]
     for i, y in enumerate(labels.tolist()):
@@ -60,7 +60,7 @@ def test_gradcam_matches_a_hand_computation_for_each_label(images):
 def test_two_logit_models_and_reversed_label_convention(images):
     model = TinyNet(2)
     for fake_class in (1, 0):
-        loc = PrimaryRegionLocalizer([model], size=16, device="cpu", fake_class=fake_class)
+        loc = PrimaryRegionLocalizer([model], size=16, device="cpu", cam="gradcam", fake_class=fake_class)
         cams = loc.model_cams(images, torch.tensor([1, 1, 0]))[0]
         for i, y in enumerate([1, 1, 0]):
             index = fake_class if y == 1 else 1 - fake_class
@@ -70,7 +70,7 @@ def test_two_logit_models_and_reversed_label_convention(images):
 
 def test_unknown_label_uses_the_prediction(images):
     model = TinyNet(1)
-    loc = PrimaryRegionLocalizer([model], size=16, device="cpu")
+    loc = PrimaryRegionLocalizer([model], size=16, device="cpu", cam="gradcam")
     with torch.no_grad():
         predicted = (model(images)[:, 0] > 0).long()
     by_prediction = loc.model_cams(images, torch.tensor([-1, -1, -1]))
@@ -92,7 +92,9 @@ def random_zoo():
 def test_localize_fuses_the_zoo_and_releases_hooks(images, band_value):
     models = random_zoo()
     chosen = {} if band_value is None else {"band_value": band_value}
-    loc = PrimaryRegionLocalizer(models, size=8, device="cpu", batch_size=2, fusion="neighboring", **chosen)
+    loc = PrimaryRegionLocalizer(
+        models, size=8, device="cpu", batch_size=2, fusion="neighboring", tau1=0.3, tau2=0.1, **chosen
+    )
     labels = torch.tensor([0, 1, 1])
     fused = loc.localize(images, labels)
     assert fused.shape == (3, 8, 8) and fused.min() >= 0 and fused.max() <= 1
@@ -220,8 +222,10 @@ def manual_max_gradcam(model, image, score_fn):
 def test_max_normalisation_matches_a_hand_computation_and_keeps_the_zeros(images):
     model = TinyNet(1)
     labels = torch.tensor([1, 0, 1])
-    cams = PrimaryRegionLocalizer([model], size=16, device="cpu", normalize="max").model_cams(images, labels)[0]
-    minmax = PrimaryRegionLocalizer([model], size=16, device="cpu").model_cams(images, labels)[0]
+    cams = PrimaryRegionLocalizer([model], size=16, device="cpu", cam="gradcam", normalize="max").model_cams(
+        images, labels
+    )[0]
+    minmax = PrimaryRegionLocalizer([model], size=16, device="cpu", cam="gradcam").model_cams(images, labels)[0]
     for i, y in enumerate(labels.tolist()):
         expected = manual_max_gradcam(model, images[i], (lambda o: o[0]) if y == 1 else (lambda o: -o[0]))
         assert np.abs(cams[i].numpy() - expected).max() < 1e-4
@@ -251,14 +255,16 @@ class PositiveNet(nn.Module):
 
 def test_max_normalisation_does_not_shift_a_positive_cam_to_zero(images):
     model = PositiveNet()
-    cams = PrimaryRegionLocalizer([model], size=16, device="cpu", normalize="max").model_cams(images, [1, 1, 1])[0]
+    cams = PrimaryRegionLocalizer([model], size=16, device="cpu", cam="gradcam", normalize="max").model_cams(
+        images, [1, 1, 1]
+    )[0]
     with torch.no_grad():
         sig = model.last(images)[:, 0]  # the target layer's output; Grad-CAM = head weight / 256 * sig
     expected = sig / sig.amax((1, 2), keepdim=True)
     assert torch.allclose(cams, expected, atol=1e-5) and float(cams.min()) > 0.1
-    minmax = PrimaryRegionLocalizer([model], size=16, device="cpu").model_cams(images, [1, 1, 1])[0]
+    minmax = PrimaryRegionLocalizer([model], size=16, device="cpu", cam="gradcam").model_cams(images, [1, 1, 1])[0]
     assert torch.allclose(minmax.flatten(1).amin(1), torch.zeros(3), atol=1e-6)  # min-max puts each minimum at 0
-    zero = PrimaryRegionLocalizer([PositiveNet(0.0)], size=16, device="cpu", normalize="max")
+    zero = PrimaryRegionLocalizer([PositiveNet(0.0)], size=16, device="cpu", cam="gradcam", normalize="max")
     assert torch.equal(zero.model_cams(images, [1, 1, 1]), torch.zeros(1, 3, 16, 16))  # all-zero stays 0
 
 
@@ -300,3 +306,15 @@ def test_bake_cli_records_cam_normalize(tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--out", str(tmp_path / "max")]) == 2  # the default would mix two scalings in one store
     assert "cam_normalize" in capsys.readouterr().err
+
+
+def test_defaults_are_the_measured_recipe_and_bake_shares_them():
+    from primary_mask.cli import build_parser
+    from primary_mask.localize.names import PAPER, RECIPE
+
+    assert RECIPE == {"cam": "gradcam++", "tau1": 0.5, "tau2": 0.3}  # docs/results.md, "The zoo recipe"
+    assert PAPER == {"cam": "gradcam", "tau1": 0.3, "tau2": 0.1}
+    loc = PrimaryRegionLocalizer([TinyNet()], device="cpu")
+    assert (loc.cam, loc.tau1, loc.tau2, loc.band_value) == ("gradcam++", 0.5, 0.3, "mean")
+    args = build_parser().parse_args(["bake", "--images", "i", "--model", "m", "--out", "o"])
+    assert (args.cam, args.tau1, args.tau2, args.band_value) == ("gradcam++", 0.5, 0.3, "mean")

@@ -459,10 +459,12 @@ def test_the_runner_passes_band_value_to_bake(tmp_path, monkeypatch):
         {"name": "pp", "prle": {"p": 0.5}, "bake": {"cam": "gradcam++", "input_size": 224}},
     ]
     reproduce.run(reproduce.load_config_dict(cfg))
-    assert len(bakes) == 3 and "--band-value" not in bakes[0] and "--cam" not in bakes[0]
+    assert len(bakes) == 3 and "--band-value" not in bakes[0]
+    assert bakes[0][bakes[0].index("--cam") + 1] == "gradcam"  # the paper's, not bake's default recipe
     assert bakes[0][bakes[0].index("--input-size") + 1] == "256"  # the zoo's training size (the default)
     assert bakes[1][bakes[1].index("--band-value") + 1] == "max"
     assert bakes[2][bakes[2].index("--cam") + 1] == "gradcam++" and bakes[2].count("--input-size") == 1
+    assert bakes[2].count("--cam") == 1
     assert bakes[2][bakes[2].index("--input-size") + 1] == "224"
 
 

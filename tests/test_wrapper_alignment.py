@@ -42,8 +42,13 @@ ERASE_ALL = v2.Compose([PrimaryRegionErase(p=1.0, alpha_range=(1.0, 1.0))])
 
 def test_dict_items_keep_their_entries_and_gain_map_and_flag():
     ds = with_primary_maps(
-        Items(8, 8, as_dict=True), {"k": torch.ones(8, 8)}, keys=lambda i: "k", transform=ERASE_ALL,
-        image_key="img", return_map=True, return_erased=True,
+        Items(8, 8, as_dict=True),
+        {"k": torch.ones(8, 8)},
+        keys=lambda i: "k",
+        transform=ERASE_ALL,
+        image_key="img",
+        return_map=True,
+        return_erased=True,
     )
     item = ds[1]
     assert set(item) == {"img", "label", "path", "primary_map", "erased"}
@@ -58,8 +63,9 @@ def test_dict_items_without_the_image_key_name_it():
 
 
 def test_dict_items_for_landmarks():
-    ds = with_landmarks(Items(8, 8, as_dict=True), {}, keys=lambda i: "k", missing="skip", image_key="img",
-                        return_erased=True)
+    ds = with_landmarks(
+        Items(8, 8, as_dict=True), {}, keys=lambda i: "k", missing="skip", image_key="img", return_erased=True
+    )
     item = ds[0]
     assert item["erased"] is False and item["path"] == "p0"
 
@@ -122,8 +128,9 @@ def test_image_only_runs_a_one_argument_pipeline_after_the_erase():
     pipeline = v2.Compose([PrimaryRegionErase(p=1.0, alpha_range=(1.0, 1.0)), ImageOnly(one_arg)])
     m = torch.zeros(32, 32)
     m[:, :16] = 1.0
-    image, label, erased = with_primary_maps(PilItems(), {"k": m}, keys=lambda i: "k", transform=pipeline,
-                                             return_erased=True)[0]
+    image, label, erased = with_primary_maps(
+        PilItems(), {"k": m}, keys=lambda i: "k", transform=pipeline, return_erased=True
+    )[0]
     assert label == 0 and erased is True and image.dtype == torch.float32
     assert bool((image[:, :, :16] == 0).all()) and torch.allclose(image[:, :, 16:], torch.tensor(100 / 255))
 

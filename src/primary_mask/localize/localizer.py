@@ -14,7 +14,7 @@ from torch import nn
 
 import primary_mask
 from primary_mask.localize.fusion import BAND_VALUES, FUSIONS, fuse_maps
-from primary_mask.localize.names import CAM_NAMES, CAM_NORMALIZATIONS
+from primary_mask.localize.names import CAM_NAMES, CAM_NORMALIZATIONS, RECIPE
 from primary_mask.localize.target_layers import default_target_layer
 from primary_mask.localize.zoo import load_model
 
@@ -87,10 +87,13 @@ class PrimaryRegionLocalizer:
             (sigmoid) or class logits.
         target_layers: one layer per model (or None per entry) to override the automatic choice
             (:func:`~primary_mask.localize.target_layers.default_target_layer`).
-        cam: ``"gradcam"`` (default), ``"gradcam++"``, ``"xgradcam"`` or ``"layercam"`` (pytorch-grad-cam).
-        fusion, tau1, tau2, lam, band_value: see :func:`~primary_mask.fuse_maps` (paper: tau1 = 0.3,
-            lam = 0.15; ``band_value="max"`` is the paper's Eq. 8, the default ``"mean"`` keeps a kept band
-            pixel's own mean so rims never outrank the cores they surround).
+        cam: ``"gradcam++"`` (default), ``"gradcam"`` (the paper's), ``"xgradcam"`` or ``"layercam"``
+            (pytorch-grad-cam).
+        fusion, tau1, tau2, lam, band_value: see :func:`~primary_mask.fuse_maps`. Defaults: the measured recipe
+            :data:`~primary_mask.localize.names.RECIPE` (Grad-CAM++, tau1 = 0.5, tau2 = 0.3; the paper:
+            Grad-CAM, tau1 = 0.3, tau2 = 0.1, :data:`~primary_mask.localize.names.PAPER`), lam = 0.15;
+            ``band_value="max"`` is the paper's Eq. 8, the default ``"mean"`` keeps a kept band pixel's own
+            mean so rims never outrank the cores they surround.
         size: side of the stored maps (default 64).
         device: where the models run (default: CUDA when available, else CPU).
         batch_size: images per Grad-CAM call.
@@ -109,10 +112,10 @@ class PrimaryRegionLocalizer:
         self,
         models: Sequence[nn.Module | str],
         target_layers: Sequence[nn.Module | None] | None = None,
-        cam: str = "gradcam",
+        cam: str = RECIPE["cam"],
         fusion: str = "neighboring",
-        tau1: float = 0.3,
-        tau2: float = 0.1,
+        tau1: float = RECIPE["tau1"],
+        tau2: float = RECIPE["tau2"],
         lam: float = 0.15,
         band_value: str = "mean",
         size: int = 64,

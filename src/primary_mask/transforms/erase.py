@@ -100,7 +100,6 @@ class MaskErase(v2.Transform):
             )
         return found[0].as_subclass(torch.Tensor)
 
-
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         if isinstance(inpt, EraseFlag):
             erased = params.get("erased")
