@@ -62,7 +62,9 @@ def main(argv=None) -> Path:
     models = []
     for member in args.zoo:
         run = out / member
-        if not (run / "best.pt").exists():
+        # best.pt appears after the first epoch, so it does not say the member is trained: DONE does. An
+        # interrupted member resumes from its last.pt (train.py --resume) instead of being baked half-trained.
+        if not (run / "DONE").exists():
             train.main(
                 [
                     "--train",
@@ -81,9 +83,12 @@ def main(argv=None) -> Path:
                     str(args.batch_size),
                     "--workers",
                     str(args.workers),
+                    "--resume",
                     *extra,
                 ]
             )
+            if (run / "best.pt").exists():
+                (run / "DONE").write_text("ok\n")
         if not (run / "best.pt").exists():
             raise SystemExit(f"{member}: no best.pt in {run} (validation AUC never defined?); cannot bake")
         weights = run / "weights.pth"  # the bare state dict that `bake --model NAME:CKPT` reads

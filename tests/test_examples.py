@@ -309,3 +309,23 @@ def test_training_on_pseudo_fakes_with_prle_on_top(faces, tmp_path):
         ]
     )
     assert result["val"]["frame"]["n"] == 2 * sum(1 for _ in (faces / "img").glob("*.png")) - 2 * len(rows)
+
+
+def test_an_interrupted_zoo_member_resumes_instead_of_being_baked_half_trained(data, tmp_path):
+    """best.pt appears after the first epoch: a member stopped after epoch 0 of 2 must train epoch 1 on the rerun
+    (from its last.pt), not be taken as trained."""
+    out = tmp_path / "zoo"
+    common = ["--size", "32", "--batch-size", "4", "--workers", "0"]
+    train.main(
+        ["--train", str(data / "train"), "--val", str(data / "val"), "--backbone", "mobilenet_v2"]
+        + ["--out", str(out / "mobilenet_v2"), "--epochs", "1", *common]
+    )  # what an interrupted 2-epoch member leaves: epoch 0 done, best.pt and last.pt written, no DONE
+    assert (out / "mobilenet_v2" / "best.pt").exists() and not (out / "mobilenet_v2" / "DONE").exists()
+    zoo = ["--train", str(data / "train"), "--val", str(data / "val"), "--out", str(out), "--zoo", "mobilenet_v2"]
+    train_zoo.main(zoo + ["--epochs", "2", "--map-size", "8", "--no-bake", *common, "--", "--quiet"])
+    log = [json.loads(line) for line in (out / "mobilenet_v2" / "log.jsonl").open()]
+    assert [r["epoch"] for r in log if r.get("event") == "epoch"] == [0, 1]
+    assert (out / "mobilenet_v2" / "DONE").exists()
+    before = (out / "mobilenet_v2" / "log.jsonl").read_text()
+    train_zoo.main(zoo + ["--epochs", "2", "--map-size", "8", "--no-bake", *common, "--", "--quiet"])
+    assert (out / "mobilenet_v2" / "log.jsonl").read_text() == before  # a finished member is not trained again
