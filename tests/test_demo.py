@@ -17,7 +17,7 @@ def demo_dir(tmp_path_factory):
 
 
 def test_demo_writes_its_figures(demo_dir):
-    for name in ("erase_grid.png", "inspect_grid.png", "stats.png"):
+    for name in ("erase_grid.png", "inspect_grid.png", "stats.png", "band_value_grid.png"):
         img = cv2.imread(str(demo_dir / name))
         assert img is not None and img.shape[0] > 200, name
     assert "fake" in (demo_dir / "stats.txt").read_text()

@@ -4,7 +4,8 @@
 2. train three tiny detectors (Xception-, ResNet-, VGG-like) for 100 steps each (50 with ``quick``);
 3. bake their fused Grad-CAMs into ``OUT/store`` with the library's own ``bake``;
 4. write ``OUT/inspect_grid.png`` (Fig. 7 on the baked maps), ``OUT/stats.txt`` and ``OUT/stats.png``
-   (Table I / Fig. 3), and ``OUT/erase_grid.png`` (Fig. 7 on hand-made maps).
+   (Table I / Fig. 3), ``OUT/erase_grid.png`` (Fig. 7 on hand-made maps) and ``OUT/band_value_grid.png`` (the
+   zoo's own CAMs of three fakes fused with ``band_value`` "mean", the default, and "max", Eq. 8, and erased).
 Training takes most of the time; each step prints progress.
 """
 
@@ -26,7 +27,7 @@ from primary_mask.localize import PrimaryRegionLocalizer
 from primary_mask.localize.bake import bake, bake_dataset
 from primary_mask.store import PrimaryMapStore, PrimaryMapWriter, store_stats
 
-__all__ = ["DEMO_ALPHAS", "erase_grid", "run_demo", "static_stage"]
+__all__ = ["DEMO_ALPHAS", "band_value_grid", "erase_grid", "run_demo", "static_stage"]
 
 DEMO_ALPHAS = (1.0, 0.7, 0.4, 0.1)
 INPUT = 64
@@ -36,6 +37,28 @@ def erase_grid(n_faces: int = 3, size: int = 256, alphas=DEMO_ALPHAS, seed: int 
     """Rows of (face, map overlay, erased at each alpha), like the paper's Fig. 7; RGB uint8."""
     rows = [erase_row(draw_face(size, seed + i), synthetic_primary_map(64, seed + i), alphas) for i in range(n_faces)]
     return labelled_grid(rows, ["face", "fused map"] + [f"alpha={a}" for a in alphas])
+
+
+def band_value_grid(localizer: PrimaryRegionLocalizer, faces: Path, n_faces: int = 3, alphas=DEMO_ALPHAS) -> np.ndarray:
+    """Rows of (face, map, erased at each alpha) for the first ``n_faces`` fakes under ``faces/fake``, two rows per
+    face: the zoo's CAMs fused with ``band_value="mean"`` (the default: cores go first) and ``"max"`` (Eq. 8:
+    rims outrank the cores they surround, so alpha < 1 erases rings first); the other settings are the
+    localizer's. RGB uint8."""
+    from primary_mask.data.io import read_rgb
+    from primary_mask.localize import fuse_maps
+
+    items = [it for it in list_folder(faces) if it.label == 1][:n_faces]
+    loaded = bake_dataset(items, INPUT)
+    images = torch.stack([loaded[i][0] for i in range(len(items))])
+    cams = localizer.model_cams(images, torch.ones(len(items), dtype=torch.long))
+    rows = []
+    for i, item in enumerate(items):
+        face = read_rgb(faces / item.key)
+        for band_value in ("mean", "max"):
+            kw = {"tau1": localizer.tau1, "tau2": localizer.tau2, "lam": localizer.lam, "band_value": band_value}
+            fused = fuse_maps(cams[:, i : i + 1], "neighboring", **kw)[0]
+            rows.append(erase_row(face, (fused / fused.max().clamp_min(1e-12)).numpy(), alphas))
+    return labelled_grid(rows, ["fake", "mean / max"] + [f"alpha={a}" for a in alphas])
 
 
 def _write_faces(root: Path, n_pairs: int) -> dict[str, np.ndarray]:
@@ -87,7 +110,13 @@ def static_stage(out: Path, n_pairs: int = 120, steps: int = 100, progress: bool
     provenance = localizer.provenance() | {"demo": True}
     writer = PrimaryMapWriter(store_path, size=32, provenance=provenance, shard_size=128)
     bake(items, localizer, writer, input_size=INPUT, batch_size=64, workers=0, progress=progress)
-    return {"store": store_path, "faces": faces, "accuracy": accuracies, "forged_regions": masks}
+    return {
+        "store": store_path,
+        "faces": faces,
+        "accuracy": accuracies,
+        "forged_regions": masks,
+        "localizer": localizer,
+    }
 
 
 def run_demo(out: str | Path = "demo_out", quick: bool = False, progress: bool = True) -> list[Path]:
@@ -107,4 +136,5 @@ def run_demo(out: str | Path = "demo_out", quick: bool = False, progress: bool =
         inspect_grid(store, result["faces"], out / "inspect_grid.png", DEMO_ALPHAS, n=6, tile=128),
         out / "stats.txt",
         stats_figure(stats, out / "stats.png", title="demo store"),
+        write_png(out / "band_value_grid.png", band_value_grid(result["localizer"], result["faces"])),
     ]
