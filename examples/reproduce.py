@@ -413,7 +413,9 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
         train_zoo.main(zoo_argv + ["--no-bake", "--", "--seed", str(seeds[0]), *map(str, zoo.get("args", []))])
     for s in settings.values():
         out = store_dir(work, s)
-        if (out / "DONE").exists():
+        # A baked store goes through bake again: resuming a complete store bakes nothing, and one baked with other
+        # settings (e.g. before a default of bake changed) is refused naming the first difference, never reused.
+        if (out / "DONE").exists() and s.get("oracle"):
             continue
         if s.get("oracle"):
             from primary_mask.quality import write_oracle_store

@@ -492,3 +492,25 @@ def test_seeds_config_runs_as_shipped_on_tiny_data(tmp_path):
         assert f"| {row} | " in table and "±" in table.split(f"| {row} | ")[1].split("\n")[0], row
     stores = sorted(p.name.split("-")[0] for p in (tmp_path / "runs" / "stores").iterdir())
     assert stores == ["neighboring", "neighboring", "oracle"]  # band_value mean and max, and the oracle
+
+
+def test_a_baked_store_goes_through_bake_again_so_other_settings_are_refused_not_reused(tmp_path, monkeypatch):
+    fake_steps(monkeypatch)
+    bakes = []
+    monkeypatch.setattr(reproduce.train_zoo, "main", lambda argv: None)
+
+    def fake_bake(argv):
+        Path(argv[argv.index("--out") + 1]).mkdir(parents=True, exist_ok=True)
+        bakes.append(argv)
+        return 0
+
+    monkeypatch.setattr(reproduce, "primary_mask_main", fake_bake)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "zoo": {"members": ["mobilenet_v2"]}}
+    cfg.update(backbones=["mobilenet_v2"], workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
+    cfg["variants"] = [{"name": "PRLE", "prle": {"p": 0.5}}]
+    reproduce.run(reproduce.load_config_dict(dict(cfg)))
+    reproduce.run(reproduce.load_config_dict(dict(cfg)))  # DONE is there: bake still checks the store's settings
+    assert len(bakes) == 2 and bakes[0] == bakes[1]
+    monkeypatch.setattr(reproduce, "primary_mask_main", lambda argv: 2)  # what bake returns for other settings
+    with pytest.raises(SystemExit):
+        reproduce.run(reproduce.load_config_dict(dict(cfg)))
