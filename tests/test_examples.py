@@ -329,3 +329,48 @@ def test_an_interrupted_zoo_member_resumes_instead_of_being_baked_half_trained(d
     before = (out / "mobilenet_v2" / "log.jsonl").read_text()
     train_zoo.main(zoo + ["--epochs", "2", "--map-size", "8", "--no-bake", *common, "--", "--quiet"])
     assert (out / "mobilenet_v2" / "log.jsonl").read_text() == before  # a finished member is not trained again
+
+
+def test_map_recipe_scores_members_and_fusions_and_fuses_cached_members(data, tmp_path):
+    """examples/map_recipe.py end to end on tiny data with a random-weights model: every member's CAM row, the
+    fused rows and the Gaussian reference; a zoo of one cache twice fuses (mean of equal maps) to the member alone."""
+    import map_recipe
+
+    from primary_mask.quality.manipulation import mask_path
+
+    (tmp_path / "list.csv").write_text("path,label\n" + "".join(f"fake/{i}.png,1\nreal/{i}.png,0\n" for i in range(6)))
+    box = np.zeros((40, 40), np.uint8)
+    box[10:30, 10:30] = 255  # where the tiny fakes differ from the reals
+    for i in range(6):
+        key = f"train/fake/{i}.png"
+        mask_path(tmp_path / "masks", key).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(mask_path(tmp_path / "masks", key)), box)
+    common = ["--images", str(data / "train"), "--list", str(tmp_path / "list.csv"), "--masks", str(tmp_path / "masks")]
+    common += ["--mask-prefix", "train/", "--input-size", "32", "--size", "8"]
+    torch.manual_seed(0)
+    result = map_recipe.main(
+        common
+        + ["--model", "torchvision.mobilenet_v2", "--cache", str(tmp_path / "c.pt"), "--out", str(tmp_path / "r.json")]
+        + ["--fusion", "average:0.0", "average:0.99"]
+    )
+    rows = {r["source"]: r for r in result["rows"]}
+    assert set(rows) == {"mobilenet_v2 CAM", "fused average:0.0", "fused average:0.99", "centred Gaussian"}
+    assert rows["mobilenet_v2 CAM"]["maps"] == 12 and rows["mobilenet_v2 CAM"]["masked"] == 6
+    assert rows["fused average:0.99"]["coverage"] <= rows["fused average:0.0"]["coverage"] <= 1
+    assert json.loads((tmp_path / "r.json").read_text())["rows"] == result["rows"]
+    twice = map_recipe.main(
+        common + ["--from-caches", str(tmp_path / "c.pt"), str(tmp_path / "c.pt")] + ["--fusion", "average:0.0"]
+    )
+    fused = next(r for r in twice["rows"] if r["source"] == "fused average:0.0")
+    assert fused["coverage"] == pytest.approx(rows["fused average:0.0"]["coverage"])
+    assert fused["auc"] == pytest.approx(rows["fused average:0.0"]["auc"])
+    other = tmp_path / "other.pt"
+    cached = torch.load(tmp_path / "c.pt")
+    torch.save({"cams": cached["cams"], "keys": cached["keys"][::-1]}, other)
+    with pytest.raises(SystemExit, match="different images"):
+        map_recipe.main(common + ["--from-caches", str(tmp_path / "c.pt"), str(other)])
+    import plot_map_recipes
+
+    plot_map_recipes.main([f"{tmp_path / 'r.json'}:average:0.0", "--out", str(tmp_path / "f.png")])
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert plot_map_recipes.label("e3", "fused neighboring:0.5:0.3:0.15") == "e3: nb:0.5:0.3:0.15"
