@@ -514,3 +514,19 @@ def test_a_baked_store_goes_through_bake_again_so_other_settings_are_refused_not
     monkeypatch.setattr(reproduce, "primary_mask_main", lambda argv: 2)  # what bake returns for other settings
     with pytest.raises(SystemExit):
         reproduce.run(reproduce.load_config_dict(dict(cfg)))
+
+
+def test_the_estimate_counts_every_seed_of_the_detectors_and_the_zoo_once(monkeypatch):
+    """With each timed training step taking a fixed 1 s, the estimate is per-image seconds x images x epochs, summed
+    over the detector runs (backbones x variants x seeds) and the zoo members (trained once, whatever the seeds)."""
+    clock = iter(range(0, 10_000, 1))
+    monkeypatch.setattr(reproduce.time, "perf_counter", lambda: float(next(clock)))
+    monkeypatch.setattr(reproduce, "dataset_from_spec", lambda spec: [0] * 100)
+    monkeypatch.setattr(reproduce, "BACKBONES", {"mobilenet_v2": lambda size, pretrained: torch.nn.Conv2d(3, 1, 1)})
+    cfg = {**BASE, "backbones": ["mobilenet_v2"], "zoo": {"members": ["mobilenet_v2"], "epochs": 1}}
+    cfg.update(train={"size": 8, "batch_size": 8, "epochs": 2}, variants=[{"name": "baseline"}, {"name": "B"}])
+    per_image = 1 / 16  # start and end of the two timed steps are consecutive clock ticks: 1 s for 2 x 8 images
+    one = reproduce.estimate_seconds(reproduce.load_config_dict({**cfg, "seeds": [0]}))
+    three = reproduce.estimate_seconds(reproduce.load_config_dict({**cfg, "seeds": [0, 1, 2]}))
+    assert one == pytest.approx(per_image * 100 * (2 * 1 * 2 + 1))  # 2 variants x 2 epochs, + 1 zoo epoch
+    assert three == pytest.approx(per_image * 100 * (2 * 3 * 2 + 1))  # the zoo is trained once
