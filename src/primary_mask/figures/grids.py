@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from primary_mask.data.io import read_rgb
-from primary_mask.figures.tiles import erase_row, labelled_grid, write_png
+from primary_mask.figures.tiles import erase_row, labelled_grid, save_figure, write_png
 from primary_mask.store.reader import PrimaryMapStore
 from primary_mask.store.stats import StoreStats
 
@@ -67,14 +67,7 @@ def stats_figure(stats: StoreStats, out: str | Path, title: str = "") -> Path:
     ax2.set_xlabel("attention value")
     ax2.set_ylabel("pixels")
     ax2.set_title("values of positive pixels")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, title, dpi=110)
 
 
 def synth_grid(images, landmarks, out: str | Path, seed: int = 0, tile: int = 160) -> Path:

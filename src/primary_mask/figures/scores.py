@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from primary_mask.figures.tiles import save_figure
 from primary_mask.quality.scores import MapScores
 
 __all__ = ["frontier_figure", "scores_figure"]
@@ -41,14 +42,7 @@ def scores_figure(rows: Sequence[MapScores], out: str | Path, title: str = "") -
         ax.set_title(label)
     axes[0].set_yticks(range(len(rows)), names)
     axes[0].invert_yaxis()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, title, dpi=100)
 
 
 def frontier_figure(
@@ -93,11 +87,4 @@ def frontier_figure(
         ax.set_ylabel(label)
         ax.set_xlim(0, 110)
         ax.legend(loc="lower right", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, title, dpi=110)

@@ -38,6 +38,21 @@ def labelled_grid(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str], p
     return grid
 
 
+def save_figure(fig, out: str | Path, title: str = "", dpi: int = 110) -> Path:
+    """Give a matplotlib figure its title, lay it out, write it as a PNG at ``out`` (parent folders created) and
+    close it; returns the path."""
+    import matplotlib.pyplot as plt
+
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
+
+
 def write_png(path: str | Path, rgb: np.ndarray) -> Path:
     """Write an RGB uint8 array as PNG, creating parent folders; raises ``OSError`` naming the path."""
     path = Path(path)
