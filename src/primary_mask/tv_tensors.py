@@ -79,14 +79,22 @@ def _like(out: torch.Tensor, like: PrimaryMap) -> PrimaryMap:
     return out.as_subclass(type(like))
 
 
-def _output_size(in_size: Sequence[int], size: Any, max_size: int | None) -> tuple[int, int] | None:
-    """The (h, w) that ``F.resize`` gives an (h, w) input, or None when this torchvision does not say."""
-    try:
-        from torchvision.transforms.v2.functional._geometry import _compute_resized_output_size
-    except ImportError:  # a private helper: without it, keep antialiasing always (correct, only slower)
-        return None
-    h, w = _compute_resized_output_size((int(in_size[0]), int(in_size[1])), size=size, max_size=max_size)
-    return h, w
+try:  # a private helper of torchvision: without it, antialias always (correct, only slower)
+    from torchvision.transforms.v2.functional._geometry import _compute_resized_output_size
+except ImportError:  # pragma: no cover
+    _compute_resized_output_size = None
+
+
+def _shrinks(in_size: Sequence[int], size: Any, max_size: int | None) -> bool:
+    """Whether ``F.resize`` of an (h, w) input to ``size`` shrinks an axis (True when torchvision does not say).
+
+    Antialiasing is asked for only then: bilinear upsampling with it is the same function as without (its
+    triangle filter is one input pixel wide either way), computed by a slower kernel."""
+    if _compute_resized_output_size is None:
+        return True
+    h, w = int(in_size[0]), int(in_size[1])
+    out_h, out_w = _compute_resized_output_size((h, w), size=size, max_size=max_size)
+    return out_h < h or out_w < w
 
 
 def _register_bilinear_kernels() -> None:
@@ -96,18 +104,14 @@ def _register_bilinear_kernels() -> None:
     def _plain(m: torch.Tensor) -> torch.Tensor:
         return m.as_subclass(torch.Tensor)
 
-    # Antialiasing is asked for only when an axis shrinks: bilinear upsampling with it is the same function
-    # as without (its triangle filter is one input pixel wide either way), computed by a slower kernel.
     @F.register_kernel(F.resize, PrimaryMap)
     def _resize(m, size, interpolation=bilinear, max_size=None, antialias=True, **_):
-        out_size = _output_size(m.shape[-2:], size, max_size)
-        shrinks = out_size is None or out_size[0] < m.shape[-2] or out_size[1] < m.shape[-1]
+        shrinks = _shrinks(m.shape[-2:], size, max_size)
         return _like(F.resize_image(_plain(m), size, bilinear, max_size=max_size, antialias=shrinks), m)
 
     @F.register_kernel(F.resized_crop, PrimaryMap)
     def _resized_crop(m, top, left, height, width, size, interpolation=bilinear, antialias=True, **_):
-        out_size = _output_size((height, width), size, None)
-        shrinks = out_size is None or out_size[0] < height or out_size[1] < width
+        shrinks = _shrinks((height, width), size, None)
         out = F.resized_crop_image(_plain(m), top, left, height, width, size, interpolation=bilinear, antialias=shrinks)
         return _like(out, m)
 
