@@ -90,7 +90,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     if args.target_layer and len(args.target_layer) != len(args.model):
         raise SystemExit("give one --target-layer per --model")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.perf_counter()
     if args.from_caches:
         parts = [torch.load(c) for c in args.from_caches]
