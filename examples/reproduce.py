@@ -1,10 +1,12 @@
 """Run a whole PRLE protocol from one YAML config and write the table in the paper's layout.
 
-  python examples/reproduce.py --config examples/configs/offline-dfdc.yaml [--check | --dry-run]
+  python examples/reproduce.py --config examples/configs/offline-dfdc.yaml [--check | --dry-run | --report]
 
 Steps: train the localizer zoo -> bake one store per distinct bake setting -> train every backbone x variant ->
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
-skipped when the command is run again (resumable). The plan and an estimate of its duration (from one timed
+skipped when the command is run again (resumable); --report writes the tables from the runs finished so far,
+training nothing (a study part way). With several seeds the table also gives each variant's AUC difference from
+its backbone's baseline, paired by seed, read with a paired t-test: helps, hurts or within noise. The plan and an estimate of its duration (from one timed
 training step per backbone) are printed first. Checkpoints are chosen on the validation split only.
 
 Config keys (see examples/configs/*.yaml):
@@ -363,9 +365,15 @@ def check(cfg: dict) -> dict:
     return summary
 
 
-def run(cfg: dict, dry_run: bool = False) -> Path:
+def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
+    """Train, bake, train and evaluate every run the config names (skipping finished ones), then write the
+    tables. ``report``: train nothing, write the tables from the runs finished so far."""
     name = cfg["name"]
     work = Path(cfg.get("workdir", f"runs/{name}"))
+    if report:
+        return write_results(
+            cfg, finished_rows(cfg, work), expected=len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
+        )
     zoo = cfg["zoo"]
     settings = {}
     for v in cfg["variants"]:
@@ -482,14 +490,22 @@ def run(cfg: dict, dry_run: bool = False) -> Path:
                     "--quiet",
                 ]
             )
+    return write_results(cfg, finished_rows(cfg, work))
+
+
+def finished_rows(cfg: dict, work: Path) -> list[dict]:
+    """The evaluated runs under ``work``, grouped by backbone, then variant, then seed; runs not evaluated yet are
+    left out."""
     rows = []
+    seeds = cfg["seeds"]
     for backbone in cfg["backbones"]:
         for v in cfg["variants"]:
             for seed in seeds:
-                folder = run_dir(work, backbone, v["name"], seed, seeds[0])
-                reports = json.loads((folder / "eval" / "results.json").read_text())["reports"]
-                rows.append({"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports})
-    return write_results(cfg, rows)
+                result = run_dir(work, backbone, v["name"], seed, seeds[0]) / "eval" / "results.json"
+                if result.exists():
+                    reports = json.loads(result.read_text())["reports"]
+                    rows.append({"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports})
+    return rows
 
 
 def _pct(x) -> str:
@@ -514,6 +530,39 @@ def _cell(values: list[float]) -> str:
     return _pct(mean) if n == 1 else f"{_pct(mean)} ± {_pct(std)}"
 
 
+# Two-sided 95% quantiles of Student's t by degrees of freedom (n - 1 seeds); past 10 the value for 10 (a little
+# wider than the exact one, so a verdict is never stronger than the data).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+
+
+def paired_difference(values: dict[int, float], baseline: dict[int, float]) -> tuple[float, float, int, str]:
+    """Per-seed differences ``values[s] - baseline[s]`` over the seeds both have (finite values only): their mean,
+    sample std, n, and a reading from a two-sided paired t-test at 5%: ``"helps"`` / ``"hurts"`` when the 95%
+    interval of the mean difference excludes 0, ``"within noise"`` when it does not, ``"one seed"`` for n < 2."""
+    diffs = [
+        float(values[s]) - float(baseline[s])
+        for s in values
+        if s in baseline and math.isfinite(float(values[s])) and math.isfinite(float(baseline[s]))
+    ]
+    mean, std, n = mean_std(diffs)
+    if n < 2:
+        return mean, std, n, "one seed"
+    half_width = _T95[min(n - 1, 10)] * std / math.sqrt(n)
+    if mean - half_width > 0:
+        return mean, std, n, "helps"
+    if mean + half_width < 0:
+        return mean, std, n, "hurts"
+    return mean, std, n, "within noise"
+
+
+def _difference_cell(values: dict[int, float], baseline: dict[int, float]) -> str:
+    mean, std, n, reading = paired_difference(values, baseline)
+    if n == 0:
+        return "n/a"
+    signed = f"{100 * mean:+.2f}"
+    return f"{signed} ({reading})" if n == 1 else f"{signed} ± {100 * std:.2f}, {reading}"
+
+
 def aggregate(rows: list[dict], tests: list[str], level: str) -> list[dict]:
     """One entry per backbone x variant (in first-seen order): the seeds, and per column (``"{test} ACC"``,
     ``"{test} AUC"``, ``"AVG ACC"``, ``"AVG AUC"``) the list of per-seed values (AVG: each seed's mean over the
@@ -532,9 +581,33 @@ def aggregate(rows: list[dict], tests: list[str], level: str) -> list[dict]:
     return list(groups.values())
 
 
-def write_results(cfg: dict, rows: list[dict]) -> Path:
+def _difference_table(groups: list[dict], columns: list[str], level: str) -> list[str]:
+    """Markdown lines: each non-baseline row's AUC minus its backbone's baseline, paired by seed."""
+    by_seed = {(g["backbone"], g["variant"]): {c: dict(zip(g["seeds"], g[c])) for c in columns} for g in groups}
+    lines = [
+        f"*{level}-level, AUC difference from the baseline* (percentage points; mean ± sample std of the per-seed "
+        "differences; helps / hurts: a paired t-test over the seeds rejects no difference at 5%, otherwise within "
+        "noise)",
+        "",
+        "| Method | " + " | ".join(columns) + " |",
+        "|---" * (1 + len(columns)) + "|",
+    ]
+    for g in groups:
+        base = by_seed.get((g["backbone"], "baseline"))
+        if g["variant"] == "baseline" or base is None:
+            continue
+        own = by_seed[(g["backbone"], g["variant"])]
+        cells = [_difference_cell(own[c], base[c]) for c in columns]
+        lines.append(f"| {g['backbone']} + {g['variant']} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> Path:
     """``{name}.md``: per backbone x variant the mean ± sample std over the seeds of each test's ACC and AUC (the
-    mean alone for one seed); ``{name}.csv`` and ``{name}.json``: every seed's numbers."""
+    mean alone for one seed), and with several seeds each variant's AUC difference from its backbone's baseline,
+    paired by seed, with a reading (:func:`paired_difference`); ``{name}.csv`` and ``{name}.json``: every seed's
+    numbers. ``expected``: the number of runs of the whole study, when ``rows`` holds only the finished ones (a
+    row with fewer seeds than the config names shows its n)."""
     out = Path(cfg.get("results_dir", Path(__file__).parent / "results"))
     out.mkdir(parents=True, exist_ok=True)
     tests = list(cfg["data"]["tests"])
@@ -549,14 +622,25 @@ def write_results(cfg: dict, rows: list[dict]) -> Path:
     else:
         head = f"Seed {seeds[0]}; checkpoints chosen on the validation split."
     lines = [f"# {cfg['name']}", "", head, ""]
+    if expected is not None and len(rows) < expected:
+        lines += [
+            f"**Partial:** {len(rows)} of the study's {expected} runs are finished; a row with fewer seeds "
+            "shows its n.",
+            "",
+        ]
     columns = [c for t in tests for c in (f"{t} ACC", f"{t} AUC")] + ["AVG ACC", "AVG AUC"]
+    aucs = [f"{t} AUC" for t in tests] + ["AVG AUC"]
     for level in ("frame", "video"):
+        groups = aggregate(rows, tests, level)
         lines += [f"**{level}-level**", "", "| Method | " + " | ".join(columns) + " |"]
         lines.append("|---" * (1 + len(columns)) + "|")
-        for g in aggregate(rows, tests, level):
+        for g in groups:
             label = g["backbone"] + ("" if g["variant"] == "baseline" else f" + {g['variant']}")
+            label += f" (n = {len(g['seeds'])})" if len(g["seeds"]) < len(seeds) else ""
             lines.append(f"| {label} | " + " | ".join(_cell(g[c]) for c in columns) + " |")
         lines.append("")
+        if len(seeds) > 1:
+            lines += _difference_table(groups, aucs, level)
     (out / f"{cfg['name']}.md").write_text("\n".join(lines))
     with open(out / f"{cfg['name']}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
@@ -579,6 +663,9 @@ def main(argv=None) -> Path:
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--dry-run", action="store_true", help="print the plan and the estimate only")
     p.add_argument(
+        "--report", action="store_true", help="train nothing: write the tables from the runs finished so far"
+    )
+    p.add_argument(
         "--check", action="store_true", help="open every dataset the config names and report counts; train nothing"
     )
     args = p.parse_args(argv)
@@ -587,7 +674,7 @@ def main(argv=None) -> Path:
         print(f"checking {args.config}:")
         check(cfg)
         return args.config
-    return run(cfg, args.dry_run)
+    return run(cfg, args.dry_run, report=args.report)
 
 
 if __name__ == "__main__":

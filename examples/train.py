@@ -230,6 +230,7 @@ def main(argv=None) -> dict:
         log({"event": "start", "args": vars(args), "train": len(train_set), "val": len(val_set), "time": time.time()})
     result = {}
     for epoch in range(start_epoch, args.epochs):
+        epoch_start = time.perf_counter()
         if sampler is not None:
             sampler.set_epoch(epoch)
         if hasattr(train_base, "set_epoch"):  # new pseudo-fakes every epoch
@@ -277,6 +278,8 @@ def main(argv=None) -> dict:
             "erased_share": erased / max(seen, 1),
             "val": report,
             "best": improved,
+            "seconds": round(time.perf_counter() - epoch_start, 1),  # training and validation of this epoch
+            "time": time.time(),
         }
         log(result)
         if rank == 0:

@@ -98,6 +98,7 @@ def test_train_without_prle_then_evaluate(data, tmp_path, capsys):
     assert result["erased_share"] == 0 and 0 <= result["val"]["frame"]["auc"] <= 1
     lines = [json.loads(line) for line in (tmp_path / "base" / "log.jsonl").read_text().splitlines()]
     assert [r["event"] for r in lines] == ["start", "epoch"]
+    assert lines[0]["time"] <= lines[1]["time"] and lines[1]["seconds"] >= 0  # how long each epoch took
     reports = evaluate.main(
         [
             "--checkpoint",

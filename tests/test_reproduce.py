@@ -1,6 +1,7 @@
 """The table runner end to end on a tiny temporary dataset, then a rerun that must skip every finished step."""
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -298,7 +299,7 @@ def test_results_show_mean_and_sample_std_over_seeds_and_keep_every_seed(tmp_pat
     md = reproduce.write_results(cfg, rows).read_text()
     prle = "| m + PRLE | 85.00 ± 5.00 | 80.00 ± 10.00 | 60.00 ± 0.00 | 50.00 ± 0.00 | 72.50 ± 2.50 | 65.00 ± 5.00 |"
     assert prle in md
-    assert "| m | 100.00 | 100.00 | 50.00 | n/a | 75.00 | 100.00 |" in md  # one seed: the value, no spread
+    assert "| m (n = 1) | 100.00 | 100.00 | 50.00 | n/a | 75.00 | 100.00 |" in md  # one seed: the value, and its n
     assert "sample standard deviation (n - 1 denominator)" in md and "n = 3" in md
     lines = (tmp_path / "x.csv").read_text().splitlines()
     assert lines[0].startswith("backbone,variant,seed,test,level,acc,auc")
@@ -530,3 +531,63 @@ def test_the_estimate_counts_every_seed_of_the_detectors_and_the_zoo_once(monkey
     three = reproduce.estimate_seconds(reproduce.load_config_dict({**cfg, "seeds": [0, 1, 2]}))
     assert one == pytest.approx(per_image * 100 * (2 * 1 * 2 + 1))  # 2 variants x 2 epochs, + 1 zoo epoch
     assert three == pytest.approx(per_image * 100 * (2 * 3 * 2 + 1))  # the zoo is trained once
+
+
+@pytest.mark.parametrize(
+    "variant, baseline",
+    [
+        ([0.85, 0.88, 0.86], [0.80, 0.82, 0.81]),  # +5, +6, +5 points: helps
+        ([0.75, 0.76, 0.74], [0.80, 0.82, 0.81]),  # -5, -6, -7: hurts
+        ([0.82, 0.81, 0.81], [0.80, 0.82, 0.81]),  # +2, -1, 0: within noise
+        ([0.90, 0.70, 0.95, 0.80], [0.80, 0.80, 0.80, 0.80]),  # mean +8.75 but spread wide: within noise
+        ([0.81, 0.83], [0.80, 0.82]),  # +1, +1 exactly: no spread, helps
+        ([0.82, 0.84, 0.86], [0.80, 0.80, 0.80]),  # +2, +4, +6: t = 3.46 < 4.30 (df 2), within noise
+        ([0.81, 0.82, 0.83, 0.84, 0.85], [0.80] * 5),  # +1 .. +5: t = 4.24 > 2.78 (df 4), helps
+    ],
+)
+def test_the_paired_reading_agrees_with_scipy_paired_t_test(variant, baseline):
+    stats = pytest.importorskip("scipy.stats")
+    mean, std, n, reading = reproduce.paired_difference(dict(enumerate(variant)), dict(enumerate(baseline)))
+    diffs = np.subtract(variant, baseline)
+    assert n == len(diffs) and mean == pytest.approx(diffs.mean()) and std == pytest.approx(diffs.std(ddof=1))
+    if diffs.std() < 1e-12:  # scipy returns NaN for no spread; a constant non-zero difference is certain
+        expected = "helps" if diffs.mean() > 0 else "hurts"
+    else:
+        test = stats.ttest_rel(variant, baseline)
+        expected = "within noise" if test.pvalue >= 0.05 else ("helps" if test.statistic > 0 else "hurts")
+    assert reading == expected
+
+
+def test_the_paired_reading_pairs_by_seed_and_needs_two_seeds():
+    # Seeds 0 and 2 in common (1 and 3 are one-sided): differences +0.10 and +0.12, paired by seed, not by order.
+    mean, std, n, reading = reproduce.paired_difference({2: 0.92, 0: 0.90, 1: 0.1}, {0: 0.80, 2: 0.80, 3: 0.9})
+    assert (n, round(mean, 6), round(std, 6), reading) == (2, 0.11, round(0.02 / math.sqrt(2), 6), "within noise")
+    assert reproduce.paired_difference({0: 0.9}, {0: 0.8})[3] == "one seed"
+    assert reproduce.paired_difference({0: float("nan"), 1: 0.9}, {0: 0.8, 1: 0.8})[2] == 1  # NaN pairs left out
+
+
+def test_report_writes_the_finished_runs_with_their_n_and_the_difference_from_the_baseline(
+    tmp_path, monkeypatch, capsys
+):
+    """A study stopped part way: --report trains nothing and tables what is there; rows with fewer seeds say n."""
+    trained = fake_steps(monkeypatch)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "backbones": ["mobilenet_v2"], "seeds": [0, 1]}
+    cfg.update(workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
+    cfg["variants"] = [{"name": "baseline"}, {"name": "B"}]
+    cfg = reproduce.load_config_dict(cfg)
+    aucs = {("baseline", 0): 0.8, ("B", 0): 0.9, ("baseline", 1): 0.82}
+    for (variant, seed), auc in aucs.items():  # three of the four runs evaluated; B's seed 1 not yet
+        folder = reproduce.run_dir(tmp_path / "w", "mobilenet_v2", variant, seed, 0)
+        (folder / "eval").mkdir(parents=True)
+        (folder / "eval" / "results.json").write_text(json.dumps({"reports": {"T": report(auc, auc)}}))
+    md = reproduce.main(["--config", str(write_yaml(tmp_path / "c.yaml", cfg)), "--report"]).read_text()
+    assert trained == []
+    assert "**Partial:** 3 of the study's 4 runs are finished" in md
+    assert "| mobilenet_v2 | 81.00 ± 1.41 | 81.00 ± 1.41 | 81.00 ± 1.41 | 81.00 ± 1.41 |" in md
+    assert "| mobilenet_v2 + B (n = 1) | 90.00 | 90.00 | 90.00 | 90.00 |" in md
+    assert "| mobilenet_v2 + B | +10.00 (one seed) | +10.00 (one seed) |" in md  # seed 0 only: 0.90 - 0.80
+
+
+def write_yaml(path: Path, cfg: dict) -> Path:
+    path.write_text(yaml.safe_dump(cfg))
+    return path
