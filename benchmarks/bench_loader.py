@@ -7,10 +7,14 @@ shared data is absent), ``v2.Resize(256)``, ``v2.RandomHorizontalFlip``, then on
   prle      ``PrimaryRegionErase(p=1)`` on a store-like 64x64 uint8 map (77% positive, as bench_erase.py builds
             it), carried the way ``with_primary_maps`` does by default: the wrapper resizes the map to the
             decoded image, v2 moves it through Resize and the flip, the erase refines it at the image size
+  prle_stored  the same with ``with_primary_maps(..., resize_to_image=False)``: the map stays 64x64 until v2's
+            Resize takes it straight to 256 (one bilinear resize instead of two; valid when the first geometric
+            transform is a resize, see the wrapper's docstring)
 then ``v2.ToDtype(float32, scale=True)`` + ``v2.Normalize``. plain and erasing carry no map (a loader without
-PRLE has none). The pipelines alternate in rounds (plain, erasing, prle, plain, ...); each round times a few
-samples per pipeline, and each figure is the median over rounds. Reports ms/sample, what each erase adds over
-plain, PRLE's addition as a multiple of RandomErasing's, and loader throughput with PRLE as a share of without.
+PRLE has none). The pipelines alternate in rounds (plain, erasing, prle, prle_stored, plain, ...); each round
+times a few samples per pipeline, and each figure is the median over rounds. Reports ms/sample, what each erase
+adds over plain, PRLE's addition as a multiple of RandomErasing's, and loader throughput with PRLE as a share of
+without.
 
 Run: python benchmarks/bench_loader.py [--out benchmarks/out/bench_loader.json] [--rounds 200] [--synthetic]
 """
@@ -32,9 +36,10 @@ from bench_erase import store_like_map
 from torchvision.io import decode_jpeg
 from torchvision.transforms import v2
 
-from primary_mask import PrimaryRegionErase, with_primary_maps
+from primary_mask import PrimaryRegionErase, refine_mask, with_primary_maps
 from primary_mask.data import IMAGENET_MEAN, IMAGENET_STD
 from primary_mask.demo.synthetic_face import draw_face
+from primary_mask.functional.erase import resize_maps
 
 # The shared data sits beside the main checkout (../shared), or two levels up from a worktree in /work/wt.
 _ROOT = Path(__file__).resolve().parents[1]
@@ -92,12 +97,27 @@ def loaders(encoded: list[torch.Tensor], alpha_range: tuple[float, float]) -> di
     decoded = DecodedJpegs(encoded)
     store_map = torch.from_numpy(store_like_map(64, 0))
     maps = dict.fromkeys(decoded.keys, store_map)
-    prle = PrimaryRegionErase(p=1.0, alpha_range=alpha_range, generator=torch.Generator().manual_seed(0))
+
+    def prle() -> PrimaryRegionErase:
+        return PrimaryRegionErase(p=1.0, alpha_range=alpha_range, generator=torch.Generator().manual_seed(0))
+
     return {
         "plain": Transformed(decoded, pipeline(None)),
         "erasing": Transformed(decoded, pipeline(v2.RandomErasing(p=1.0))),
-        "prle": with_primary_maps(decoded, maps, transform=pipeline(prle)),
+        "prle": with_primary_maps(decoded, maps, transform=pipeline(prle())),
+        "prle_stored": with_primary_maps(decoded, maps, transform=pipeline(prle()), resize_to_image=False),
     }
+
+
+def stored_route_agreement(alpha: float = 0.5) -> float:
+    """IoU of the masks of the two routes of prle / prle_stored for the benchmark's map: resized 64 -> 224 -> 256
+    (wrapper, then Resize) against 64 -> 256 (Resize only), refined with the same alpha. Not 1: two bilinear
+    resizes are not one, so pixels near the threshold can change sides."""
+    store_map = torch.from_numpy(store_like_map(64, 0))[None]
+    twice = resize_maps(resize_maps(store_map, (224, 224)), (256, 256))
+    once = resize_maps(store_map, (256, 256))
+    a, b = refine_mask(twice, alpha), refine_mask(once, alpha)
+    return float((a & b).sum() / (a | b).sum())
 
 
 def time_rounds(datasets: dict[str, torch.utils.data.Dataset], rounds: int, per_round: int) -> dict[str, float]:
@@ -136,7 +156,7 @@ def main() -> None:
     alpha_range = (0.0, 1.0)
     t = time_rounds(loaders(encoded, alpha_range), args.rounds, args.per_round)
     ms = {name: v * 1e3 for name, v in t.items()}
-    adds = {name: ms[name] - ms["plain"] for name in ("erasing", "prle")}
+    adds = {name: ms[name] - ms["plain"] for name in ("erasing", "prle", "prle_stored")}
     results = {
         "machine": {
             "platform": platform.platform(),
@@ -155,6 +175,11 @@ def main() -> None:
         "prle_add_over_erasing_add": adds["prle"] / adds["erasing"] if adds["erasing"] > 0 else float("nan"),
         "throughput_share_prle": ms["plain"] / ms["prle"],
         "throughput_share_erasing": ms["plain"] / ms["erasing"],
+        "prle_stored_add_over_erasing_add": adds["prle_stored"] / adds["erasing"]
+        if adds["erasing"] > 0
+        else float("nan"),
+        "throughput_share_prle_stored": ms["plain"] / ms["prle_stored"],
+        "prle_stored_mask_iou_at_alpha_0.5": stored_route_agreement(0.5),
     }
     results["targets"] = {"prle_add<=3x_erasing_add": bool(results["prle_add_over_erasing_add"] <= 3)}
 
@@ -164,13 +189,17 @@ def main() -> None:
         "plain": "decode, Resize(256), flip, ToDtype, Normalize",
         "erasing": "  + v2.RandomErasing(p=1)",
         "prle": "  + PrimaryRegionErase(p=1) (map carried)",
+        "prle_stored": "  + the same, resize_to_image=False",
     }
     for name, label in names.items():
         add = f"{adds[name]:8.3f}" if name in adds else f"{'':8s}"
         print(f"{label:42s} {ms[name]:10.3f} {add} {ms['plain'] / ms[name]:10.0%}")
     print(
         f"PRLE adds {results['prle_add_over_erasing_add']:.2f}x what RandomErasing adds; "
-        f"loader throughput with PRLE: {results['throughput_share_prle']:.0%} of without"
+        f"loader throughput with PRLE: {results['throughput_share_prle']:.0%} of without "
+        f"({results['prle_stored_add_over_erasing_add']:.2f}x and {results['throughput_share_prle_stored']:.0%} with "
+        "resize_to_image=False, whose masks overlap the default's with IoU "
+        f"{results['prle_stored_mask_iou_at_alpha_0.5']:.3f} at alpha 0.5)"
     )
     print("targets:", json.dumps(results["targets"]))
     out = Path(args.out)

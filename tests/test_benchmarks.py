@@ -39,9 +39,10 @@ def test_bench_loader_runs_and_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert data["images"].startswith("synthetic")  # says so when it does not decode DFDC crops
-    assert set(data["ms_per_sample"]) == {"plain", "erasing", "prle"}
+    assert set(data["ms_per_sample"]) == {"plain", "erasing", "prle", "prle_stored"}
     assert all(ms > 0 for ms in data["ms_per_sample"].values())
-    assert set(data["adds_ms"]) == {"erasing", "prle"}
+    assert set(data["adds_ms"]) == {"erasing", "prle", "prle_stored"}
+    assert 0.9 < data["prle_stored_mask_iou_at_alpha_0.5"] < 1  # one resize is close to two, not the same
     assert "prle_add<=3x_erasing_add" in data["targets"]
 
 
