@@ -6,8 +6,9 @@ Steps: train the localizer zoo -> bake one store per distinct bake setting -> tr
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
 skipped when the command is run again (resumable); --report writes the tables from the runs finished so far,
 training nothing (a study part way). With several seeds the table also gives each variant's AUC difference from
-its backbone's baseline, paired by seed, read with a paired t-test: helps, hurts or within noise. The plan and an estimate of its duration (from one timed
-training step per backbone) are printed first. Checkpoints are chosen on the validation split only.
+its backbone's baseline, paired by seed, read with a paired t-test: helps, hurts or within noise, and each row's
+wall-clock minutes of training and evaluation. The plan and an estimate of its duration (from one timed training
+step per backbone) are printed first. Checkpoints are chosen on the validation split only.
 
 Config keys (see examples/configs/*.yaml):
   name, seed or seeds: [0, 1, 2] (one training per backbone x variant x seed; the zoo and the stores are trained
@@ -501,11 +502,30 @@ def finished_rows(cfg: dict, work: Path) -> list[dict]:
     for backbone in cfg["backbones"]:
         for v in cfg["variants"]:
             for seed in seeds:
-                result = run_dir(work, backbone, v["name"], seed, seeds[0]) / "eval" / "results.json"
+                folder = run_dir(work, backbone, v["name"], seed, seeds[0])
+                result = folder / "eval" / "results.json"
                 if result.exists():
                     reports = json.loads(result.read_text())["reports"]
-                    rows.append({"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports})
+                    row = {"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports}
+                    rows.append({**row, **run_minutes(folder)})
     return rows
+
+
+def run_minutes(folder: Path) -> dict:
+    """Wall-clock minutes of one finished run, from its files: ``train_minutes`` from the training log's first
+    start to its last epoch (the epoch's logged time, or the log's last write for logs without one), and
+    ``eval_minutes`` from there to the evaluation's results. A run resumed after a stop counts the stop; {} when
+    the log is missing or has no start."""
+    log, result = folder / "log.jsonl", folder / "eval" / "results.json"
+    if not log.exists() or not result.exists():
+        return {}
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    starts = [r["time"] for r in records if r.get("event") == "start" and "time" in r]
+    if not starts:
+        return {}
+    epochs = [r["time"] for r in records if r.get("event") == "epoch" and "time" in r]
+    trained = epochs[-1] if epochs else log.stat().st_mtime
+    return {"train_minutes": (trained - starts[0]) / 60, "eval_minutes": (result.stat().st_mtime - trained) / 60}
 
 
 def _pct(x) -> str:
@@ -602,6 +622,31 @@ def _difference_table(groups: list[dict], columns: list[str], level: str) -> lis
     return lines + [""]
 
 
+def _time_table(rows: list[dict]) -> list[str]:
+    """Markdown lines: per backbone x variant the mean wall-clock minutes of training and of evaluation over the
+    runs that logged them (:func:`run_minutes`); nothing when none did."""
+    groups: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        if "train_minutes" in r:
+            label = r["backbone"] + ("" if r["variant"] == "baseline" else f" + {r['variant']}")
+            g = groups.setdefault(label, {"train": [], "eval": []})
+            g["train"].append(r["train_minutes"])
+            g["eval"].append(r["eval_minutes"])
+    if not groups:
+        return []
+    lines = [
+        "*Wall-clock minutes per run* (mean over the runs; from the training log and the evaluation's file times, so "
+        "they include whatever else the machine ran)",
+        "",
+        "| Method | runs | train | evaluate |",
+        "|---|---|---|---|",
+    ]
+    for label, g in groups.items():
+        n = len(g["train"])
+        lines.append(f"| {label} | {n} | {sum(g['train']) / n:.1f} | {sum(g['eval']) / n:.1f} |")
+    return lines + [""]
+
+
 def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> Path:
     """``{name}.md``: per backbone x variant the mean ± sample std over the seeds of each test's ACC and AUC (the
     mean alone for one seed), and with several seeds each variant's AUC difference from its backbone's baseline,
@@ -641,6 +686,7 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
         lines.append("")
         if len(seeds) > 1:
             lines += _difference_table(groups, aucs, level)
+    lines += _time_table(rows)
     (out / f"{cfg['name']}.md").write_text("\n".join(lines))
     with open(out / f"{cfg['name']}.csv", "w", newline="") as fh:
         w = csv.writer(fh)

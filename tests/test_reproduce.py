@@ -591,3 +591,37 @@ def test_report_writes_the_finished_runs_with_their_n_and_the_difference_from_th
 def write_yaml(path: Path, cfg: dict) -> Path:
     path.write_text(yaml.safe_dump(cfg))
     return path
+
+
+def test_run_minutes_come_from_the_log_and_the_evaluation_file_times(tmp_path):
+    import os
+
+    folder = tmp_path / "run"
+    (folder / "eval").mkdir(parents=True)
+    records = [{"event": "start", "time": 1000.0}, {"event": "epoch", "time": 1600.0}]
+    records += [{"event": "start", "time": 5000.0}, {"event": "epoch", "time": 1900.0}]  # a resume: first start counts
+    (folder / "log.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    (folder / "eval" / "results.json").write_text("{}")
+    os.utime(folder / "eval" / "results.json", (1990.0, 1990.0))
+    assert reproduce.run_minutes(folder) == {"train_minutes": 15.0, "eval_minutes": 1.5}  # 900 s, then 90 s
+    # An older log without epoch times: the log's last write ends training.
+    (folder / "log.jsonl").write_text(json.dumps({"event": "start", "time": 1000.0}) + "\n")
+    os.utime(folder / "log.jsonl", (1300.0, 1300.0))
+    assert reproduce.run_minutes(folder) == {"train_minutes": 5.0, "eval_minutes": 11.5}
+    (folder / "log.jsonl").write_text(json.dumps({"event": "epoch"}) + "\n")
+    assert reproduce.run_minutes(folder) == {}
+
+
+def test_the_table_gives_each_rows_mean_minutes(tmp_path):
+    cfg = reproduce.load_config_dict({**BASE, "data": {**BASE["data"], "tests": {"A": "a"}}, "variants": []})
+    cfg["results_dir"] = str(tmp_path)
+    rows = [
+        {"backbone": "m", "variant": "baseline", "seed": s, "reports": {"A": report(1, 1)}, **t}
+        for s, t in (
+            (0, {"train_minutes": 10.0, "eval_minutes": 1.0}),
+            (1, {"train_minutes": 12.0, "eval_minutes": 2.0}),
+        )
+    ]
+    rows.append({"backbone": "m", "variant": "B", "seed": 0, "reports": {"A": report(1, 1)}})  # no times logged
+    md = reproduce.write_results(cfg, rows).read_text()
+    assert "| m | 2 | 11.0 | 1.5 |" in md and "| m + B |" not in md.split("Wall-clock")[1]
