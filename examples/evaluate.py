@@ -54,6 +54,13 @@ def table(name: str, reports: dict[str, dict], level: str) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    for spec in args.test:  # before any work: a pseudo: test would otherwise fail after the model is loaded
+        name, _, target = spec.partition("=")
+        if target.startswith("pseudo:"):
+            raise SystemExit(
+                f"--test {name}: pseudo: makes new pseudo-fakes for training, not a fixed test set; write one once "
+                "with `primary-mask synth-set --images FACES --landmarks DIR --out OUT` and pass --test NAME=OUT"
+            )
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     if "backbone" not in ckpt or "size" not in ckpt:
         raise SystemExit(f"{args.checkpoint} was not written by examples/train.py (no backbone/size recorded)")

@@ -11,6 +11,8 @@ and the pointing game, with the centred Gaussian as the reference to beat.
       --fusion neighboring:0.3:0.1:0.15 average:0.3 --out runs/recipe/mnv2-224.json
 
 ``--target-layer NAME`` (one per --model, a module name such as ``features.13``) overrides the default layer.
+``--from-caches A.pt B.pt ...`` fuses and scores members whose CAMs were cached by separate runs (same images,
+same order), computing no CAM.
 The table goes to stdout and, with ``--out``, to a JSON file (rows and the settings that made them).
 """
 

@@ -3,8 +3,8 @@
   python examples/plot_map_recipes.py runs/recipe/rows/*.json --out docs/figures/map-recipes.png \
       [--rows "CAM" "average:0.5"]
 
-Each JSON gives one point per row whose source contains one of ``--rows`` (default: every model's CAM and
-every fused row) ending with one of them, labelled by the file stem (and the fusion); ``FILE.json:A,B`` keeps
+Each JSON gives one point per row whose source ends with one of ``--rows`` (default: every model's CAM and
+every fused row), labelled by the file stem (and the fusion); ``FILE.json:A,B`` keeps
 that file's rows ending with A or B instead. The centred Gaussian of the first file is the reference line.
 """
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("results", nargs="+", help="JSON files written by map_recipe.py --out")
     p.add_argument("--out", required=True, help="PNG to write")
-    p.add_argument("--rows", nargs="*", default=None, help="keep rows whose source contains one of these")
+    p.add_argument("--rows", nargs="*", default=None, help="keep rows whose source ends with one of these")
     p.add_argument("--title", default="")
     args = p.parse_args(argv)
     points, references = [], []

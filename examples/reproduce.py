@@ -7,8 +7,8 @@ evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each f
 skipped when the command is run again (resumable); --report writes the tables from the runs finished so far,
 training nothing (a study part way). With several seeds the table also gives each variant's AUC difference from
 its backbone's baseline, paired by seed, read with a paired t-test: helps, hurts or within noise, and each row's
-wall-clock minutes of training and evaluation. The plan and an estimate of its duration (from one timed training
-step per backbone) are printed first. Checkpoints are chosen on the validation split only.
+wall-clock minutes of training and evaluation. The plan and an estimate of its duration (from two timed training
+steps per backbone after a warm-up) are printed first. Checkpoints are chosen on the validation split only.
 
 Config keys (see examples/configs/*.yaml):
   name, seed or seeds: [0, 1, 2] (one training per backbone x variant x seed; the zoo and the stores are trained
@@ -117,6 +117,12 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
     for key in ("train", "val", "tests"):
         if key not in cfg["data"]:
             raise SystemExit(f"{where}: data.{key} is missing")
+    for name, spec in (cfg["data"]["tests"] or {}).items():
+        if str(spec).startswith("pseudo:"):
+            raise SystemExit(
+                f"{where}: data.tests.{name} = {spec!r}: pseudo: makes new pseudo-fakes for training, not a fixed "
+                "test set; write one once with `primary-mask synth-set` and name its folder here"
+            )
     masks = {variant_mask(v) for v in cfg["variants"]} - {None}
     if not masks <= set(MASKS):
         raise SystemExit(f"{where}: unknown prle.mask {sorted(masks - set(MASKS))}; use one of {MASKS}")

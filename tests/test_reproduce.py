@@ -625,3 +625,11 @@ def test_the_table_gives_each_rows_mean_minutes(tmp_path):
     rows.append({"backbone": "m", "variant": "B", "seed": 0, "reports": {"A": report(1, 1)}})  # no times logged
     md = reproduce.write_results(cfg, rows).read_text()
     assert "| m | 2 | 11.0 | 1.5 |" in md and "| m + B |" not in md.split("Wall-clock")[1]
+
+
+def test_a_pseudo_test_set_is_refused_before_any_training_with_the_fix(tmp_path):
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"P": "pseudo:faces?landmarks=lm"}}, "variants": []}
+    with pytest.raises(SystemExit, match="data.tests.P = 'pseudo:faces.*primary-mask synth-set"):
+        reproduce.load_config_dict(cfg)
+    with pytest.raises(SystemExit, match="--test P: pseudo: makes new pseudo-fakes.*synth-set"):
+        reproduce.evaluate.main(["--checkpoint", str(tmp_path / "absent.pt"), "--test", "P=pseudo:faces"])

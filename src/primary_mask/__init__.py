@@ -29,7 +29,7 @@ if _typing.TYPE_CHECKING:
     )
     from primary_mask.tv_tensors import EraseFlag, PrimaryMap
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "BatchPrimaryRegionErase",

@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="NAME[:CKPT]",
-        help="timm model name with a local checkpoint; repeat for each zoo member",
+        help="a timm model name or torchvision.NAME, with a local checkpoint; repeat for each zoo member",
     )
     b.add_argument(
         "--allow-random-weights",
@@ -436,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm = sub.add_parser("landmarks", help="68-point landmarks of every face under --images, as OUT/<key>.npy (dlib)")
     lm.add_argument("--images", required=True, help="image root; keys are paths relative to it")
     lm.add_argument(
-        "--list", help="CSV path,label[,video] or one path per line (default: real/ and fake/ under --images)"
+        "--list", help="CSV path,label[,video] or one path per line (default: every image under --images)"
     )
     lm.add_argument("--out", required=True, help="folder of <key>.npy files (created)")
     lm.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -31,7 +31,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 SPEC_HELP = """dataset specs:
-  PATH or folder:PATH                      ROOT/{real,fake}/**/*.{png,jpg}
+  PATH or folder:PATH                      every image under PATH, labelled by the nearest real/ or fake/
+                                           folder above it (-1, unlabelled, elsewhere)
   ffpp:ROOT?methods=Deepfakes,FaceSwap&comp=c23&split=SPLITS/train.json&max_frames=32
   dfb:JSON?root=ROOT&split=train,val&comp=c23&frames=32
                                            DeepfakeBench dataset JSON (comp: c23/c40/raw for FF++-derived
