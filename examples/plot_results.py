@@ -1,4 +1,5 @@
-"""Bar chart of AUC with and without PRLE per backbone (the mean over seeds), from a results JSON of reproduce.py.
+"""Bar chart of AUC per backbone, test set and variant, from a results JSON of reproduce.py: each bar is the mean
+over the seeds; with several seeds an error bar shows the sample standard deviation and a dot each seed.
 
 python examples/plot_results.py examples/results/offline-dfdc.json --out docs/figures/offline-dfdc-auc.png
 """
@@ -17,6 +18,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def seed_values(data: dict, level: str) -> dict[tuple[str, str, str], list[float]]:
+    """``(backbone, test, variant) -> [AUC in %, one per seed]`` for every combination the rows hold (a study
+    part way may miss some: they are absent, not zero)."""
+    values: dict[tuple[str, str, str], list[float]] = {}
+    for r in data["rows"]:
+        for t in data["config"]["data"]["tests"]:
+            values.setdefault((r["backbone"], t, r["variant"]), []).append(100 * float(r["reports"][t][level]["auc"]))
+    return values
+
+
 def main(argv=None) -> Path:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", type=Path)
@@ -31,18 +42,26 @@ def main(argv=None) -> Path:
     fig, ax = plt.subplots(figsize=(3.4 + 1.6 * len(backbones) * len(tests), 3.8))
     width = 0.8 / len(variants)
     x = np.arange(len(backbones) * len(tests))
+    per_seed = seed_values(data, args.level)
     for j, variant in enumerate(variants):
-        values = []
-        for b in backbones:
-            seeds = [r for r in rows if r["backbone"] == b and r["variant"] == variant]  # one row per seed
-            values += [100 * float(np.mean([r["reports"][t][args.level]["auc"] for r in seeds])) for t in tests]
-        bars = ax.bar(x + (j - (len(variants) - 1) / 2) * width, values, width, label=variant)
-        ax.bar_label(bars, fmt="%.1f", fontsize=8)
+        groups = [per_seed.get((b, t, variant), []) for b in backbones for t in tests]
+        means = [float(np.mean(v)) if v else np.nan for v in groups]
+        spread = [float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in groups]
+        at = x + (j - (len(variants) - 1) / 2) * width
+        several = any(len(v) > 1 for v in groups)
+        bars = ax.bar(at, means, width, label=variant, yerr=spread if several else None, capsize=2)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        for xi, v in zip(at, groups):
+            if len(v) > 1:
+                ax.plot([xi] * len(v), v, "k.", ms=3)
     ax.set_xticks(x, [f"{b}\n{t}" for b in backbones for t in tests])
     ax.set_ylabel(f"{args.level}-level AUC (%)")
     ax.set_ylim(40, 100)
     ax.axhline(50, color="grey", lw=0.8, ls=":")
-    ax.set_title(data["config"]["name"])
+    n_seeds = len(data["config"].get("seeds", [0]))
+    ax.set_title(
+        data["config"]["name"] + (f" (mean ± sample std over {n_seeds} seeds; dots: seeds)" if n_seeds > 1 else "")
+    )
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)

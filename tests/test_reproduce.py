@@ -633,3 +633,26 @@ def test_a_pseudo_test_set_is_refused_before_any_training_with_the_fix(tmp_path)
         reproduce.load_config_dict(cfg)
     with pytest.raises(SystemExit, match="--test P: pseudo: makes new pseudo-fakes.*synth-set"):
         reproduce.evaluate.main(["--checkpoint", str(tmp_path / "absent.pt"), "--test", "P=pseudo:faces"])
+
+
+def test_plot_results_draws_every_seed_and_leaves_missing_rows_out(tmp_path):
+    import plot_results
+
+    rows = [
+        {"backbone": "m", "variant": "baseline", "seed": s, "reports": {"A": report(0.5, a), "B": report(0.5, b)}}
+        for s, a, b in ((0, 0.80, 0.60), (1, 0.90, 0.70))
+    ]
+    rows.append(
+        {"backbone": "m", "variant": "PRLE", "seed": 0, "reports": {"A": report(0.5, 0.75), "B": report(0.5, 0.5)}}
+    )
+    data = {"config": {"name": "x", "seeds": [0, 1], "data": {"tests": {"A": "a", "B": "b"}}}, "rows": rows}
+    values = plot_results.seed_values(data, "frame")
+    assert values == {
+        ("m", "A", "baseline"): [80.0, 90.0],
+        ("m", "B", "baseline"): [60.0, 70.0],
+        ("m", "A", "PRLE"): [75.0],  # seed 1 of PRLE not finished: one value, not a zero
+        ("m", "B", "PRLE"): [50.0],
+    }
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    png = plot_results.main([str(tmp_path / "r.json"), "--out", str(tmp_path / "auc.png")])
+    assert png.stat().st_size > 10_000
