@@ -125,3 +125,29 @@ def test_return_erased_reports_each_erase():
     assert 10 < sum(erased) < 54
     for image, _, a in rows:  # erased <=> every pixel zero (the map covers the whole image at alpha = 1)
         assert bool(a) == bool((image == 0).all())
+
+
+@pytest.mark.parametrize("resize_to_image, stored_size", [(True, 12), (True, 24), (False, 12)])
+def test_a_uint8_map_reaches_the_transform_as_float_so_v2_does_not_round_it(resize_to_image, stored_size):
+    """A store's uint8 map, moved by v2.Resize: the result is the bilinear resize of map / 255 in float (no
+    rounding back to 256 levels), whether the wrapper or v2 takes it to the output size, and also when it was
+    stored at the image's size (the wrapper resizes nothing)."""
+    ds = tensor_dataset(n=2, size=24)
+    g = torch.Generator().manual_seed(3)
+    stored = (torch.rand(stored_size, stored_size, generator=g) * 255).round().to(torch.uint8)
+    wrapped = with_primary_maps(
+        ds,
+        {"a": stored, "b": stored},
+        keys=["a", "b"],
+        transform=v2.Resize(40),
+        return_map=True,
+        resize_to_image=resize_to_image,
+    )
+    _, _, pmap = wrapped[0]
+    assert pmap.dtype == torch.float32 and pmap.shape == (1, 40, 40)
+    as_float = stored.double()[None, None] / 255
+    wrapper_resizes = resize_to_image and stored_size != 24
+    for size in [(24, 24), (40, 40)] if wrapper_resizes else [(40, 40)]:  # the wrapper to the image, then v2
+        as_float = torch.nn.functional.interpolate(as_float, size=size, mode="bilinear", align_corners=False)
+    assert torch.allclose(pmap[0].double(), as_float[0, 0], atol=1e-5)
+    assert len(torch.unique(pmap)) > 256  # not rounded to the 256 levels of uint8

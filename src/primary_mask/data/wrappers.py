@@ -167,7 +167,11 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         if self.resize_to_image and tuple(tensor.shape) != tuple(size):
             # Bilinear resizing of a finite map >= 0 stays finite and >= 0 (resize_maps clamps rounding at 0),
             # so the result is wrapped without validating it again.
-            pmap = resize_maps(tensor.unsqueeze(0), size).as_subclass(PrimaryMap)
+            return resize_maps(tensor.unsqueeze(0), size).as_subclass(PrimaryMap)
+        if pmap.dtype == torch.uint8:
+            # As float in [0, 1] (resize_maps at the same size): v2's interpolating transforms round a uint8 map
+            # back to 256 levels, and the ties they make would be broken by pixel index in the refinement.
+            return resize_maps(tensor.unsqueeze(0), tuple(tensor.shape)).as_subclass(PrimaryMap)
         return pmap
 
     def check_alignment(self, key: str, where: str, map_size: tuple[int, int], size: tuple[int, int]) -> None:
@@ -248,7 +252,10 @@ def with_primary_maps(
             (v2 transforms pass the :class:`~primary_mask.EraseFlag` through; the erase transforms set it).
         missing: ``"error"`` raises ``KeyError`` naming the key; ``"skip"`` uses an empty map (not erased).
         resize_to_image: resize the map bilinearly to the image size first, so that pixel-based geometric
-            transforms (crops, pads) move image and map consistently.
+            transforms (crops, pads) move image and map consistently. ``False`` hands the transform the stored
+            map; that is safe only when the pipeline's first geometric transform is a resize that gives map and
+            image the same size (square images, or ``v2.Resize((h, w))``): one resize instead of two.
+            A uint8 map reaches the transform as float32 in [0, 1] either way.
         return_map: also return the transformed map.
         return_erased: also return whether pixels of the image were erased (a bool, from the
             :class:`~primary_mask.EraseFlag`), for the Eq. 13 weight gamma.
