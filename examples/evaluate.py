@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -54,6 +55,7 @@ def table(name: str, reports: dict[str, dict], level: str) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    started = time.perf_counter()
     for spec in args.test:  # before any work: a pseudo: test would otherwise fail after the model is loaded
         name, _, target = spec.partition("=")
         if target.startswith("pseudo:"):
@@ -101,9 +103,11 @@ def main(argv=None) -> dict:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.md").write_text(md + "\n")
-        (out / "results.json").write_text(
-            json.dumps({"checkpoint": str(args.checkpoint), "name": label, "reports": reports}, indent=2, default=str)
-        )
+        result = {"checkpoint": str(args.checkpoint), "name": label, "reports": reports}
+        result["seconds"] = round(time.perf_counter() - started, 1)  # this evaluation's wall clock
+        # Whole or not at all: reproduce.py --report may read it while a study is running.
+        (out / "results.json.tmp").write_text(json.dumps(result, indent=2, default=str))
+        (out / "results.json.tmp").replace(out / "results.json")
     return reports
 
 

@@ -20,11 +20,15 @@ import numpy as np  # noqa: E402
 
 def seed_values(data: dict, level: str) -> dict[tuple[str, str, str], list[float]]:
     """``(backbone, test, variant) -> [AUC in %, one per seed]`` for every combination the rows hold (a study
-    part way may miss some: they are absent, not zero)."""
+    part way may miss some: they are absent, not zero). An undefined AUC (NaN: a test set of one class) is left
+    out, as the table's mean leaves it out."""
     values: dict[tuple[str, str, str], list[float]] = {}
     for r in data["rows"]:
         for t in data["config"]["data"]["tests"]:
-            values.setdefault((r["backbone"], t, r["variant"]), []).append(100 * float(r["reports"][t][level]["auc"]))
+            auc = 100 * float(r["reports"][t][level]["auc"])
+            seeds = values.setdefault((r["backbone"], t, r["variant"]), [])
+            if np.isfinite(auc):
+                seeds.append(auc)
     return values
 
 
@@ -46,7 +50,7 @@ def main(argv=None) -> Path:
     for j, variant in enumerate(variants):
         groups = [per_seed.get((b, t, variant), []) for b in backbones for t in tests]
         means = [float(np.mean(v)) if v else np.nan for v in groups]
-        spread = [float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in groups]
+        spread = [float(np.std(v, ddof=1)) if len(v) > 1 else np.nan for v in groups]  # one seed: no bar
         at = x + (j - (len(variants) - 1) / 2) * width
         several = any(len(v) > 1 for v in groups)
         bars = ax.bar(at, means, width, label=variant, yerr=spread if several else None, capsize=2)
@@ -59,9 +63,13 @@ def main(argv=None) -> Path:
     ax.set_ylim(40, 100)
     ax.axhline(50, color="grey", lw=0.8, ls=":")
     n_seeds = len(data["config"].get("seeds", [0]))
-    ax.set_title(
-        data["config"]["name"] + (f" (mean ± sample std over {n_seeds} seeds; dots: seeds)" if n_seeds > 1 else "")
-    )
+    title = data["config"]["name"]
+    if n_seeds > 1:
+        title += f" (mean ± sample std over up to {n_seeds} seeds; dots: seeds)"
+    runs = data.get("runs", {})
+    if runs.get("finished", 0) < runs.get("expected", 0):
+        title += f"\npartial: {runs['finished']} of {runs['expected']} runs finished"
+    ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,11 @@
 Steps: train the localizer zoo -> bake one store per distinct bake setting -> train every backbone x variant ->
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
 skipped when the command is run again (resumable); --report writes the tables from the runs finished so far,
-training nothing (a study part way). With several seeds the table also gives each variant's AUC difference from
-its backbone's baseline, paired by seed, read with a paired t-test: helps, hurts or within noise, and each row's
-wall-clock minutes of training and evaluation. The plan and an estimate of its duration (from two timed training
-steps per backbone after a warm-up) are printed first. Checkpoints are chosen on the validation split only.
+training nothing (as <name>.partial.{md,csv,json} while the study is unfinished). With several seeds the table
+also gives each variant's AUC difference from its backbone's baseline, paired by seed, read with a paired t-test:
+helps, hurts or within noise. Each row's wall-clock minutes of training and evaluation close the table. The plan
+and an estimate of its duration (from two timed training steps per backbone after a warm-up) are printed first.
+Checkpoints are chosen on the validation split only.
 
 Config keys (see examples/configs/*.yaml):
   name, seed or seeds: [0, 1, 2] (one training per backbone x variant x seed; the zoo and the stores are trained
@@ -34,6 +35,7 @@ import difflib
 import hashlib
 import json
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -378,9 +380,10 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
     name = cfg["name"]
     work = Path(cfg.get("workdir", f"runs/{name}"))
     if report:
-        return write_results(
-            cfg, finished_rows(cfg, work), expected=len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
-        )
+        rows = finished_rows(cfg, work)
+        if not rows:
+            raise SystemExit(f"{name}: no finished run under {work} yet; nothing to report")
+        return write_results(cfg, rows, expected=len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"]))
     zoo = cfg["zoo"]
     settings = {}
     for v in cfg["variants"]:
@@ -502,7 +505,8 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
 
 def finished_rows(cfg: dict, work: Path) -> list[dict]:
     """The evaluated runs under ``work``, grouped by backbone, then variant, then seed; runs not evaluated yet are
-    left out."""
+    left out, and so is a results file that cannot be read (named). A run trained with another seed than the
+    config gives its folder is refused, as when training (:func:`check_run_seed`)."""
     rows = []
     seeds = cfg["seeds"]
     for backbone in cfg["backbones"]:
@@ -510,28 +514,46 @@ def finished_rows(cfg: dict, work: Path) -> list[dict]:
             for seed in seeds:
                 folder = run_dir(work, backbone, v["name"], seed, seeds[0])
                 result = folder / "eval" / "results.json"
-                if result.exists():
+                if not result.exists():
+                    continue
+                check_run_seed(folder, seed)
+                try:
                     reports = json.loads(result.read_text())["reports"]
-                    row = {"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports}
-                    rows.append({**row, **run_minutes(folder)})
+                except (ValueError, KeyError) as err:
+                    print(f"note: {result} cannot be read ({err}); left out")
+                    continue
+                row = {"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports}
+                rows.append({**row, **run_minutes(folder)})
     return rows
 
 
 def run_minutes(folder: Path) -> dict:
-    """Wall-clock minutes of one finished run, from its files: ``train_minutes`` from the training log's first
-    start to its last epoch (the epoch's logged time, or the log's last write for logs without one), and
-    ``eval_minutes`` from there to the evaluation's results. A run resumed after a stop counts the stop; {} when
-    the log is missing or has no start."""
+    """Wall-clock minutes of one finished run, from its files. ``train_minutes``: the sum of the epochs' logged
+    seconds (each epoch once, its last record); for logs written before epochs were timed, the span from the
+    first start to the log's last write, which counts any stop in between. ``eval_minutes``: the seconds the
+    evaluation recorded; for older results, the span from the end of training to the results file's last write.
+    {} when the log is missing or has neither epoch times nor a start."""
     log, result = folder / "log.jsonl", folder / "eval" / "results.json"
     if not log.exists() or not result.exists():
         return {}
     records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    starts = [r["time"] for r in records if r.get("event") == "start" and "time" in r]
-    if not starts:
-        return {}
-    epochs = [r["time"] for r in records if r.get("event") == "epoch" and "time" in r]
-    trained = epochs[-1] if epochs else log.stat().st_mtime
-    return {"train_minutes": (trained - starts[0]) / 60, "eval_minutes": (result.stat().st_mtime - trained) / 60}
+    epochs = {r["epoch"]: r for r in records if r.get("event") == "epoch" and "seconds" in r}
+    if epochs:
+        train = sum(r["seconds"] for r in epochs.values())
+        trained_at = max(r.get("time", 0.0) for r in epochs.values())
+    else:
+        starts = [r["time"] for r in records if r.get("event") == "start" and "time" in r]
+        if not starts:
+            return {}
+        trained_at = log.stat().st_mtime
+        train = trained_at - starts[0]
+    try:
+        evaluated = json.loads(result.read_text()).get("seconds")
+    except ValueError:
+        evaluated = None
+    if evaluated is None:
+        evaluated = result.stat().st_mtime - trained_at
+    return {"train_minutes": train / 60, "eval_minutes": evaluated / 60}
 
 
 def _pct(x) -> str:
@@ -581,12 +603,14 @@ def paired_difference(values: dict[int, float], baseline: dict[int, float]) -> t
     return mean, std, n, "within noise"
 
 
-def _difference_cell(values: dict[int, float], baseline: dict[int, float]) -> str:
+def _difference_cell(values: dict[int, float], baseline: dict[int, float], n_seeds: int) -> str:
     mean, std, n, reading = paired_difference(values, baseline)
     if n == 0:
         return "n/a"
     signed = f"{100 * mean:+.2f}"
-    return f"{signed} ({reading})" if n == 1 else f"{signed} ± {100 * std:.2f}, {reading}"
+    if n == 1:
+        return f"{signed} ({reading})"
+    return f"{signed} ± {100 * std:.2f}, {reading}" + (f" (n = {n})" if n < n_seeds else "")
 
 
 def aggregate(rows: list[dict], tests: list[str], level: str) -> list[dict]:
@@ -607,13 +631,17 @@ def aggregate(rows: list[dict], tests: list[str], level: str) -> list[dict]:
     return list(groups.values())
 
 
-def _difference_table(groups: list[dict], columns: list[str], level: str) -> list[str]:
-    """Markdown lines: each non-baseline row's AUC minus its backbone's baseline, paired by seed."""
+def _difference_table(groups: list[dict], columns: list[str], level: str, n_seeds: int) -> list[str]:
+    """Markdown lines: each non-baseline row's AUC minus its backbone's baseline, paired by seed; nothing when no
+    row is a baseline (a config without a variant named ``baseline``)."""
     by_seed = {(g["backbone"], g["variant"]): {c: dict(zip(g["seeds"], g[c])) for c in columns} for g in groups}
+    if not any(variant == "baseline" for _, variant in by_seed):
+        return []
     lines = [
         f"*{level}-level, AUC difference from the baseline* (percentage points; mean ± sample std of the per-seed "
         "differences; helps / hurts: a paired t-test over the seeds rejects no difference at 5%, otherwise within "
-        "noise)",
+        "noise. Each cell is its own test, not corrected for their number: with no effect anywhere, about one cell "
+        "in twenty still reads helps or hurts)",
         "",
         "| Method | " + " | ".join(columns) + " |",
         "|---" * (1 + len(columns)) + "|",
@@ -623,14 +651,15 @@ def _difference_table(groups: list[dict], columns: list[str], level: str) -> lis
         if g["variant"] == "baseline" or base is None:
             continue
         own = by_seed[(g["backbone"], g["variant"])]
-        cells = [_difference_cell(own[c], base[c]) for c in columns]
+        cells = [_difference_cell(own[c], base[c], n_seeds) for c in columns]
         lines.append(f"| {g['backbone']} + {g['variant']} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
 def _time_table(rows: list[dict]) -> list[str]:
-    """Markdown lines: per backbone x variant the mean wall-clock minutes of training and of evaluation over the
-    runs that logged them (:func:`run_minutes`); nothing when none did."""
+    """Markdown lines: per backbone x variant the median wall-clock minutes of training and of evaluation over the
+    runs that logged them (:func:`run_minutes`; the median, so one run resumed after a long stop does not set the
+    row); nothing when none did."""
     groups: dict[str, dict[str, list[float]]] = {}
     for r in rows:
         if "train_minutes" in r:
@@ -641,15 +670,15 @@ def _time_table(rows: list[dict]) -> list[str]:
     if not groups:
         return []
     lines = [
-        "*Wall-clock minutes per run* (mean over the runs; from the training log and the evaluation's file times, so "
-        "they include whatever else the machine ran)",
+        "*Wall-clock minutes per run* (median over the runs; from the epochs' and the evaluation's own timings, or "
+        "for older runs their files' times; they include whatever else the machine ran)",
         "",
         "| Method | runs | train | evaluate |",
         "|---|---|---|---|",
     ]
     for label, g in groups.items():
         n = len(g["train"])
-        lines.append(f"| {label} | {n} | {sum(g['train']) / n:.1f} | {sum(g['eval']) / n:.1f} |")
+        lines.append(f"| {label} | {n} | {statistics.median(g['train']):.1f} | {statistics.median(g['eval']):.1f} |")
     return lines + [""]
 
 
@@ -657,26 +686,31 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
     """``{name}.md``: per backbone x variant the mean ± sample std over the seeds of each test's ACC and AUC (the
     mean alone for one seed), and with several seeds each variant's AUC difference from its backbone's baseline,
     paired by seed, with a reading (:func:`paired_difference`); ``{name}.csv`` and ``{name}.json``: every seed's
-    numbers. ``expected``: the number of runs of the whole study, when ``rows`` holds only the finished ones (a
-    row with fewer seeds than the config names shows its n)."""
+    numbers. ``expected``: the number of runs of the whole study, when ``rows`` holds only the finished ones;
+    fewer rows than that make a partial table, written as ``{name}.partial.{md,csv,json}`` so that it never
+    replaces a finished study's files (a row with fewer seeds than the config names shows its n)."""
     out = Path(cfg.get("results_dir", Path(__file__).parent / "results"))
     out.mkdir(parents=True, exist_ok=True)
     tests = list(cfg["data"]["tests"])
     seeds = cfg.get("seeds", [cfg.get("seed", 0)])
+    partial = expected is not None and len(rows) < expected
+    stem = cfg["name"] + (".partial" if partial else "")
     if len(seeds) > 1:
         head = (
             f"Seeds {seeds}: each cell is the mean ± the sample standard deviation (n - 1 denominator) over the "
-            f"n = {len(seeds)} trainings of that row; the zoo and the map stores were trained and baked once, with "
-            f"seed {seeds[0]}. Checkpoints chosen on the validation split. Every seed's numbers: "
-            f"{cfg['name']}.csv."
+            f"n = {len(seeds)} trainings of that row (fewer where the row says so); the zoo and the map stores were "
+            f"trained and baked once, with seed {seeds[0]}. Checkpoints chosen on the validation split. Every seed's "
+            f"numbers: {stem}.csv."
         )
     else:
         head = f"Seed {seeds[0]}; checkpoints chosen on the validation split."
     lines = [f"# {cfg['name']}", "", head, ""]
-    if expected is not None and len(rows) < expected:
+    if partial:
+        done = {(r["backbone"], r["variant"]) for r in rows}
+        absent = [f"{b} + {v['name']}" for b in cfg["backbones"] for v in cfg["variants"] if (b, v["name"]) not in done]
         lines += [
-            f"**Partial:** {len(rows)} of the study's {expected} runs are finished; a row with fewer seeds "
-            "shows its n.",
+            f"**Partial:** {len(rows)} of the study's {expected} runs are finished; a row with fewer seeds shows "
+            "its n" + (f"; no run yet: {', '.join(absent)}." if absent else "."),
             "",
         ]
     columns = [c for t in tests for c in (f"{t} ACC", f"{t} AUC")] + ["AVG ACC", "AVG AUC"]
@@ -691,10 +725,10 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
             lines.append(f"| {label} | " + " | ".join(_cell(g[c]) for c in columns) + " |")
         lines.append("")
         if len(seeds) > 1:
-            lines += _difference_table(groups, aucs, level)
+            lines += _difference_table(groups, aucs, level, len(seeds))
     lines += _time_table(rows)
-    (out / f"{cfg['name']}.md").write_text("\n".join(lines))
-    with open(out / f"{cfg['name']}.csv", "w", newline="") as fh:
+    (out / f"{stem}.md").write_text("\n".join(lines))
+    with open(out / f"{stem}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["backbone", "variant", "seed", "test", "level", "acc", "auc", "ap", "eer", "n"])
         for r in rows:
@@ -705,19 +739,23 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
                         [r["backbone"], r["variant"], r.get("seed", seeds[0]), t, level]
                         + [m["acc"], m["auc"], m["ap"], m["eer"], m["n"]]
                     )
-    (out / f"{cfg['name']}.json").write_text(json.dumps({"config": cfg, "rows": rows}, indent=1, default=str))
+    runs = {"finished": len(rows), "expected": expected if expected is not None else len(rows)}
+    (out / f"{stem}.json").write_text(json.dumps({"config": cfg, "runs": runs, "rows": rows}, indent=1, default=str))
     print("\n".join(lines))
-    return out / f"{cfg['name']}.md"
+    return out / f"{stem}.md"
 
 
 def main(argv=None) -> Path:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, type=Path)
-    p.add_argument("--dry-run", action="store_true", help="print the plan and the estimate only")
-    p.add_argument(
-        "--report", action="store_true", help="train nothing: write the tables from the runs finished so far"
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print the plan and the estimate only")
+    mode.add_argument(
+        "--report",
+        action="store_true",
+        help="train nothing: write the tables from the runs finished so far (<name>.partial.* while unfinished)",
     )
-    p.add_argument(
+    mode.add_argument(
         "--check", action="store_true", help="open every dataset the config names and report counts; train nothing"
     )
     args = p.parse_args(argv)

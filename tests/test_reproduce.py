@@ -569,23 +569,50 @@ def test_the_paired_reading_pairs_by_seed_and_needs_two_seeds():
 def test_report_writes_the_finished_runs_with_their_n_and_the_difference_from_the_baseline(
     tmp_path, monkeypatch, capsys
 ):
-    """A study stopped part way: --report trains nothing and tables what is there; rows with fewer seeds say n."""
+    """A study stopped part way: --report trains nothing and tables what is there, as x.partial.* (the finished
+    study's x.md is never replaced by a partial one); rows with fewer seeds say n, rows with none are named."""
     trained = fake_steps(monkeypatch)
     cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "backbones": ["mobilenet_v2"], "seeds": [0, 1]}
     cfg.update(workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
-    cfg["variants"] = [{"name": "baseline"}, {"name": "B"}]
+    cfg["variants"] = [{"name": "baseline"}, {"name": "B"}, {"name": "C"}]
     cfg = reproduce.load_config_dict(cfg)
+    config = write_yaml(tmp_path / "c.yaml", cfg)
+    with pytest.raises(SystemExit, match="no finished run under .*nothing to report"):
+        reproduce.main(["--config", str(config), "--report"])
     aucs = {("baseline", 0): 0.8, ("B", 0): 0.9, ("baseline", 1): 0.82}
-    for (variant, seed), auc in aucs.items():  # three of the four runs evaluated; B's seed 1 not yet
+    for (variant, seed), auc in aucs.items():  # three of the six runs evaluated; B's seed 1 and C not yet
         folder = reproduce.run_dir(tmp_path / "w", "mobilenet_v2", variant, seed, 0)
         (folder / "eval").mkdir(parents=True)
         (folder / "eval" / "results.json").write_text(json.dumps({"reports": {"T": report(auc, auc)}}))
-    md = reproduce.main(["--config", str(write_yaml(tmp_path / "c.yaml", cfg)), "--report"]).read_text()
-    assert trained == []
-    assert "**Partial:** 3 of the study's 4 runs are finished" in md
+    out = reproduce.main(["--config", str(config), "--report"])
+    md = out.read_text()
+    assert trained == [] and out.name == "x.partial.md" and not (tmp_path / "r" / "x.md").exists()
+    assert "**Partial:** 3 of the study's 6 runs are finished" in md and "no run yet: mobilenet_v2 + C." in md
     assert "| mobilenet_v2 | 81.00 ± 1.41 | 81.00 ± 1.41 | 81.00 ± 1.41 | 81.00 ± 1.41 |" in md
     assert "| mobilenet_v2 + B (n = 1) | 90.00 | 90.00 | 90.00 | 90.00 |" in md
     assert "| mobilenet_v2 + B | +10.00 (one seed) | +10.00 (one seed) |" in md  # seed 0 only: 0.90 - 0.80
+    assert json.loads(out.with_suffix(".json").read_text())["runs"] == {"finished": 3, "expected": 6}
+    # A finished run of another seed than its folder's (seeds reordered) is refused, not tabled as this seed.
+    folder = reproduce.run_dir(tmp_path / "w", "mobilenet_v2", "B", 0, 0)
+    (folder / "log.jsonl").write_text(json.dumps({"event": "start", "args": {"seed": 1}}) + "\n")
+    with pytest.raises(SystemExit, match="trained with seed 1, but this config trains it with seed 0"):
+        reproduce.main(["--config", str(config), "--report"])
+    with pytest.raises(SystemExit):  # one mode at a time
+        reproduce.main(["--config", str(config), "--report", "--check"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_difference_cell_says_its_n_when_a_seed_is_missing_and_no_baseline_means_no_difference_table(tmp_path):
+    cfg = reproduce.load_config_dict(
+        {**BASE, "data": {**BASE["data"], "tests": {"A": "a"}}, "seeds": [0, 1, 2], "variants": []}
+    )
+    cfg["results_dir"] = str(tmp_path)
+    row = lambda v, s, auc: {"backbone": "m", "variant": v, "seed": s, "reports": {"A": report(0.5, auc)}}  # noqa: E731
+    rows = [row("baseline", s, 0.8) for s in (0, 1, 2)] + [row("B", 0, 0.9), row("B", 1, 0.92)]
+    md = reproduce.write_results(cfg, rows).read_text()
+    assert "| m + B | +11.00 ± 1.41, within noise (n = 2) |" in md  # +10 and +12 over seeds 0 and 1
+    md = reproduce.write_results(cfg, [row("B", 0, 0.9), row("B", 1, 0.92)]).read_text()
+    assert "difference from the baseline" not in md
 
 
 def write_yaml(path: Path, cfg: dict) -> Path:
@@ -593,26 +620,40 @@ def write_yaml(path: Path, cfg: dict) -> Path:
     return path
 
 
-def test_run_minutes_come_from_the_log_and_the_evaluation_file_times(tmp_path):
+def test_run_minutes_sum_the_logged_epochs_and_take_the_evaluations_own_seconds(tmp_path):
     import os
 
     folder = tmp_path / "run"
     (folder / "eval").mkdir(parents=True)
-    records = [{"event": "start", "time": 1000.0}, {"event": "epoch", "time": 1600.0}]
-    records += [{"event": "start", "time": 5000.0}, {"event": "epoch", "time": 1900.0}]  # a resume: first start counts
+    # train.py's log of a run stopped after epoch 0 and resumed an hour later (no new start record on resume);
+    # epoch 1 was logged twice (a crash after the log line, before the checkpoint): its last record counts.
+    records = [
+        {"event": "start", "time": 1000.0},
+        {"event": "epoch", "epoch": 0, "seconds": 300.0, "time": 1300.0},
+        {"event": "epoch", "epoch": 1, "seconds": 500.0, "time": 5200.0},
+        {"event": "epoch", "epoch": 1, "seconds": 420.0, "time": 9000.0},
+    ]
     (folder / "log.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    (folder / "eval" / "results.json").write_text("{}")
-    os.utime(folder / "eval" / "results.json", (1990.0, 1990.0))
-    assert reproduce.run_minutes(folder) == {"train_minutes": 15.0, "eval_minutes": 1.5}  # 900 s, then 90 s
-    # An older log without epoch times: the log's last write ends training.
+    (folder / "eval" / "results.json").write_text(json.dumps({"reports": {}, "seconds": 90.0}))
+    assert reproduce.run_minutes(folder) == {"train_minutes": 12.0, "eval_minutes": 1.5}  # 300 + 420 s; 90 s
+    # Older files: the span from the start to the log's last write (stops included), then to the results' write.
     (folder / "log.jsonl").write_text(json.dumps({"event": "start", "time": 1000.0}) + "\n")
     os.utime(folder / "log.jsonl", (1300.0, 1300.0))
+    (folder / "eval" / "results.json").write_text(json.dumps({"reports": {}}))
+    os.utime(folder / "eval" / "results.json", (1990.0, 1990.0))
     assert reproduce.run_minutes(folder) == {"train_minutes": 5.0, "eval_minutes": 11.5}
     (folder / "log.jsonl").write_text(json.dumps({"event": "epoch"}) + "\n")
     assert reproduce.run_minutes(folder) == {}
 
 
-def test_the_table_gives_each_rows_mean_minutes(tmp_path):
+def test_the_t_quantiles_are_scipys():
+    stats = pytest.importorskip("scipy.stats")
+    for df, q in reproduce._T95.items():
+        assert q == pytest.approx(stats.t.ppf(0.975, df), abs=5e-4)
+    assert max(reproduce._T95) == 10 and stats.t.ppf(0.975, 11) < reproduce._T95[10]  # past 10: wider, never narrower
+
+
+def test_the_table_gives_each_rows_median_minutes(tmp_path):
     cfg = reproduce.load_config_dict({**BASE, "data": {**BASE["data"], "tests": {"A": "a"}}, "variants": []})
     cfg["results_dir"] = str(tmp_path)
     rows = [
@@ -620,11 +661,12 @@ def test_the_table_gives_each_rows_mean_minutes(tmp_path):
         for s, t in (
             (0, {"train_minutes": 10.0, "eval_minutes": 1.0}),
             (1, {"train_minutes": 12.0, "eval_minutes": 2.0}),
+            (2, {"train_minutes": 600.0, "eval_minutes": 1.5}),  # resumed after a long stop: not the row's figure
         )
     ]
     rows.append({"backbone": "m", "variant": "B", "seed": 0, "reports": {"A": report(1, 1)}})  # no times logged
     md = reproduce.write_results(cfg, rows).read_text()
-    assert "| m | 2 | 11.0 | 1.5 |" in md and "| m + B |" not in md.split("Wall-clock")[1]
+    assert "| m | 3 | 12.0 | 1.5 |" in md and "| m + B |" not in md.split("Wall-clock")[1]
 
 
 def test_a_pseudo_test_set_is_refused_before_any_training_with_the_fix(tmp_path):
@@ -635,7 +677,7 @@ def test_a_pseudo_test_set_is_refused_before_any_training_with_the_fix(tmp_path)
         reproduce.evaluate.main(["--checkpoint", str(tmp_path / "absent.pt"), "--test", "P=pseudo:faces"])
 
 
-def test_plot_results_draws_every_seed_and_leaves_missing_rows_out(tmp_path):
+def test_plot_results_draws_every_finished_seed_and_leaves_undefined_aucs_out(tmp_path):
     import plot_results
 
     rows = [
@@ -645,13 +687,17 @@ def test_plot_results_draws_every_seed_and_leaves_missing_rows_out(tmp_path):
     rows.append(
         {"backbone": "m", "variant": "PRLE", "seed": 0, "reports": {"A": report(0.5, 0.75), "B": report(0.5, 0.5)}}
     )
-    data = {"config": {"name": "x", "seeds": [0, 1], "data": {"tests": {"A": "a", "B": "b"}}}, "rows": rows}
+    rows.append(
+        {"backbone": "m", "variant": "PRLE", "seed": 1, "reports": {"A": report(0.5, 0.8), "B": report(0.5, 0.7)}}
+    )
+    rows[-1]["reports"]["B"] = report(0.5, float("nan"))  # B undefined for this seed (one class)
+    data = {"config": {"name": "x", "seeds": [0, 1, 2], "data": {"tests": {"A": "a", "B": "b"}}}, "rows": rows}
     values = plot_results.seed_values(data, "frame")
     assert values == {
-        ("m", "A", "baseline"): [80.0, 90.0],
+        ("m", "A", "baseline"): [80.0, 90.0],  # seed 2 not finished anywhere: two values, not a zero
         ("m", "B", "baseline"): [60.0, 70.0],
-        ("m", "A", "PRLE"): [75.0],  # seed 1 of PRLE not finished: one value, not a zero
-        ("m", "B", "PRLE"): [50.0],
+        ("m", "A", "PRLE"): [75.0, 80.0],
+        ("m", "B", "PRLE"): [50.0],  # the NaN seed left out, as the table's mean leaves it out
     }
     (tmp_path / "r.json").write_text(json.dumps(data))
     png = plot_results.main([str(tmp_path / "r.json"), "--out", str(tmp_path / "auc.png")])
