@@ -128,3 +128,19 @@ def test_bench_gpu_quick_runs_every_part_on_cpu(tmp_path):
     table = proc.stdout[proc.stdout.index("| part | case | result |") :]
     assert table.count("| (a) erase |") == 2 and table.count("| (b) bake |") == 6
     assert "PRLE's share of the step" in table
+
+
+def test_proto_canvas_map_runs_and_its_approximate_mask_is_the_stated_threshold():
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "proto_canvas_map.py"), "--rounds", "2", "--synthetic"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "canvas_approx" in proc.stdout and "IoU with exact" in proc.stdout
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import torch
+    from proto_canvas_map import approx_mask
+
+    small = torch.tensor([[0.0, 0.2, 0.4], [0.6, 0.8, 1.0], [0.0, 0.0, 0.5]])
+    # 6 positives, alpha 0.5 -> k = 3: threshold 0.6 (the third largest of 1.0, 0.8, 0.6, ...)
+    big = torch.nn.functional.interpolate(small[None, None], size=(6, 6), mode="bilinear", align_corners=False)[0, 0]
+    assert torch.equal(approx_mask(small, (6, 6), 0.5), big >= 0.6)
+    assert not approx_mask(small, (6, 6), 0.1).any()  # k = 0: nothing
