@@ -739,6 +739,9 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
                         [r["backbone"], r["variant"], r.get("seed", seeds[0]), t, level]
                         + [m["acc"], m["auc"], m["ap"], m["eer"], m["n"]]
                     )
+    if not partial:  # a finished study's tables replace the partial ones written on the way
+        for suffix in (".md", ".csv", ".json"):
+            (out / f"{cfg['name']}.partial{suffix}").unlink(missing_ok=True)
     runs = {"finished": len(rows), "expected": expected if expected is not None else len(rows)}
     (out / f"{stem}.json").write_text(json.dumps({"config": cfg, "runs": runs, "rows": rows}, indent=1, default=str))
     print("\n".join(lines))

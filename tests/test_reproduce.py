@@ -600,6 +600,15 @@ def test_report_writes_the_finished_runs_with_their_n_and_the_difference_from_th
     with pytest.raises(SystemExit):  # one mode at a time
         reproduce.main(["--config", str(config), "--report", "--check"])
     assert "not allowed with argument" in capsys.readouterr().err
+    # Once every run is finished: the study's own tables, and the partial ones are gone.
+    (folder / "log.jsonl").unlink()
+    for variant, seed in (("B", 1), ("C", 0), ("C", 1)):
+        done = reproduce.run_dir(tmp_path / "w", "mobilenet_v2", variant, seed, 0) / "eval"
+        done.mkdir(parents=True)
+        (done / "results.json").write_text(json.dumps({"reports": {"T": report(0.5, 0.5)}}))
+    out = reproduce.main(["--config", str(config), "--report"])
+    assert out.name == "x.md" and "Partial" not in out.read_text()
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["x.csv", "x.json", "x.md"]
 
 
 def test_a_difference_cell_says_its_n_when_a_seed_is_missing_and_no_baseline_means_no_difference_table(tmp_path):
