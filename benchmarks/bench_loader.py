@@ -159,6 +159,10 @@ def main() -> None:
     t = time_rounds(loaders(encoded, alpha_range), args.rounds, args.per_round)
     ms = {name: v * 1e3 for name, v in t.items()}
     adds = {name: ms[name] - ms["plain"] for name in ("erasing", "prle", "prle_stored")}
+
+    def over_erasing(name: str) -> float:
+        return adds[name] / adds["erasing"] if adds["erasing"] > 0 else float("nan")
+
     results = {
         "machine": {
             "platform": platform.platform(),
@@ -174,12 +178,10 @@ def main() -> None:
         "per_round": args.per_round,
         "ms_per_sample": ms,
         "adds_ms": adds,
-        "prle_add_over_erasing_add": adds["prle"] / adds["erasing"] if adds["erasing"] > 0 else float("nan"),
+        "prle_add_over_erasing_add": over_erasing("prle"),
         "throughput_share_prle": ms["plain"] / ms["prle"],
         "throughput_share_erasing": ms["plain"] / ms["erasing"],
-        "prle_stored_add_over_erasing_add": adds["prle_stored"] / adds["erasing"]
-        if adds["erasing"] > 0
-        else float("nan"),
+        "prle_stored_add_over_erasing_add": over_erasing("prle_stored"),
         "throughput_share_prle_stored": ms["plain"] / ms["prle_stored"],
         "prle_stored_mask_iou_at_alpha_0.5": stored_route_agreement(encoded, 0.5),
     }

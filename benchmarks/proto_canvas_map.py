@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
-import time
 import warnings
 
 import torch
-import torch.nn.functional as nnf
 from bench_erase import store_like_map
-from bench_loader import jpeg_bytes, loaders
+from bench_loader import jpeg_bytes, loaders, time_rounds
 from torchvision.io import decode_jpeg
 from torchvision.transforms import v2
 
 from primary_mask import refine_mask
 from primary_mask.data import IMAGENET_MEAN, IMAGENET_STD
-from primary_mask.functional.erase import erase
+from primary_mask.functional.erase import erase, resize_maps
 
 
 def approx_mask(small: torch.Tensor, size: tuple[int, int], alpha: float) -> torch.Tensor:
@@ -38,7 +35,7 @@ def approx_mask(small: torch.Tensor, size: tuple[int, int], alpha: float) -> tor
     resized to ``size`` at or above it."""
     flat = small.reshape(-1)
     k = math.floor(alpha * int((flat > 0).sum()))
-    big = nnf.interpolate(small[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+    big = resize_maps(small[None], size)[0]
     if k == 0:
         return torch.zeros(size, dtype=torch.bool)
     return big >= flat.kthvalue(flat.numel() - k + 1).values
@@ -65,8 +62,7 @@ class CanvasStandIn(torch.utils.data.Dataset):
         image = image.flip(-1) if flip < 0.5 else image
         size = tuple(image.shape[-2:])
         if self.exact:
-            big = nnf.interpolate(small[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
-            mask = refine_mask(big, alpha)
+            mask = refine_mask(resize_maps(small[None], size)[0], alpha)
         else:
             mask = approx_mask(small, size, alpha)
         return self.tail(erase(image[None], mask[None], self.black)[0])
@@ -84,25 +80,14 @@ def main() -> None:
     datasets = {name: library[name] for name in ("plain", "erasing", "prle")}
     datasets["canvas_exact"] = CanvasStandIn(encoded, exact=True)
     datasets["canvas_approx"] = CanvasStandIn(encoded, exact=False)
-    for ds in datasets.values():  # warm-up
-        for i in range(min(3, len(ds))):
-            ds[i]
-    samples: dict[str, list[float]] = {name: [] for name in datasets}
-    n = len(encoded)
-    for r in range(args.rounds):
-        for name, ds in datasets.items():
-            t0 = time.perf_counter()
-            for j in range(4):
-                ds[(4 * r + j) % n]
-            samples[name].append((time.perf_counter() - t0) / 4 * 1e3)
-    ms = {name: statistics.median(v) for name, v in samples.items()}
+    ms = {name: v * 1e3 for name, v in time_rounds(datasets, args.rounds, per_round=4).items()}
     erasing = ms["erasing"] - ms["plain"]
     print(f"images: {source}; 1 thread; {args.rounds} rounds")
     for name, v in ms.items():
         add = v - ms["plain"]
         print(f"{name:14s} {v:7.3f} ms/sample  adds {add:6.3f} ms  = {add / erasing:5.2f}x RandomErasing's")
     small = torch.from_numpy(store_like_map(64, 0)).float().div(255)
-    big = nnf.interpolate(small[None, None], size=(256, 256), mode="bilinear", align_corners=False)[0, 0]
+    big = resize_maps(small[None], (256, 256))[0]
     for alpha in (0.1, 0.3, 0.5, 0.7, 0.9):
         approx, exact = approx_mask(small, (256, 256), alpha), refine_mask(big, alpha)
         iou = float((approx & exact).sum() / (approx | exact).sum())
