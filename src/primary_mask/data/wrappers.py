@@ -164,14 +164,13 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         except ValueError as err:
             raise ValueError(f"the map of {where}: {err}; rebake it (primary-mask verify names such maps)") from None
         self.check_alignment(key, where, tuple(tensor.shape), size)
-        if self.resize_to_image and tuple(tensor.shape) != tuple(size):
-            # Bilinear resizing of a finite map >= 0 stays finite and >= 0 (resize_maps clamps rounding at 0),
-            # so the result is wrapped without validating it again.
-            return resize_maps(tensor.unsqueeze(0), size).as_subclass(PrimaryMap)
-        if pmap.dtype == torch.uint8:
-            # As float in [0, 1] (resize_maps at the same size): v2's interpolating transforms round a uint8 map
-            # back to 256 levels, and the ties they make would be broken by pixel index in the refinement.
-            return resize_maps(tensor.unsqueeze(0), tuple(tensor.shape)).as_subclass(PrimaryMap)
+        target = tuple(size) if self.resize_to_image else tuple(tensor.shape)
+        # A uint8 map goes through resize_maps even at its own size, to float in [0, 1]: v2's interpolating
+        # transforms round a uint8 map back to 256 levels, and the ties they make would be broken by pixel index
+        # in the refinement. Bilinear resizing of a finite map >= 0 stays finite and >= 0 (resize_maps clamps
+        # rounding at 0), so the result is wrapped without validating it again.
+        if target != tuple(tensor.shape) or pmap.dtype == torch.uint8:
+            return resize_maps(tensor.unsqueeze(0), target).as_subclass(PrimaryMap)
         return pmap
 
     def check_alignment(self, key: str, where: str, map_size: tuple[int, int], size: tuple[int, int]) -> None:
