@@ -83,6 +83,16 @@ def _pseudo_parts(spec: str):
     return target, opts, split, items
 
 
+def refuse_pseudo_test(where: str, spec: str) -> None:
+    """Stop with the fix when a test set is a ``pseudo:`` spec: it makes new pseudo-fakes for training, so a test
+    on it would not be fixed. ``where`` names the option or config key."""
+    if str(spec).startswith("pseudo:"):
+        raise SystemExit(
+            f"{where}: pseudo: makes new pseudo-fakes for training, not a fixed test set; write one once with "
+            "`primary-mask synth-set --images FACES --landmarks DIR --out OUT` and test on OUT"
+        )
+
+
 def dataset_from_spec(spec: str, transform=None):
     """A dataset with ``keys``, ``labels`` and ``videos`` for any spec: the library's layouts, or ``pseudo:``
     (real faces and their SelfBlend / RegionBlend pseudo-fakes; see PSEUDO_HELP)."""

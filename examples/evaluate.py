@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 from backbones import BACKBONES
-from common import predict, to_model_input
+from common import predict, refuse_pseudo_test, to_model_input
 from torch.utils.data import DataLoader
 
 from primary_mask.data import SPEC_HELP, DeepfakeImageDataset, items_from_spec
@@ -58,11 +58,7 @@ def main(argv=None) -> dict:
     started = time.perf_counter()
     for spec in args.test:  # before any work: a pseudo: test would otherwise fail after the model is loaded
         name, _, target = spec.partition("=")
-        if target.startswith("pseudo:"):
-            raise SystemExit(
-                f"--test {name}: pseudo: makes new pseudo-fakes for training, not a fixed test set; write one once "
-                "with `primary-mask synth-set --images FACES --landmarks DIR --out OUT` and pass --test NAME=OUT"
-            )
+        refuse_pseudo_test(f"--test {name}", target)
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     if "backbone" not in ckpt or "size" not in ckpt:
         raise SystemExit(f"{args.checkpoint} was not written by examples/train.py (no backbone/size recorded)")

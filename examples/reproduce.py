@@ -46,7 +46,7 @@ import train
 import train_zoo
 import yaml
 from backbones import BACKBONES
-from common import dataset_from_spec
+from common import dataset_from_spec, refuse_pseudo_test
 
 from primary_mask.cli import main as primary_mask_main
 from primary_mask.localize.names import PAPER
@@ -120,11 +120,7 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
         if key not in cfg["data"]:
             raise SystemExit(f"{where}: data.{key} is missing")
     for name, spec in (cfg["data"]["tests"] or {}).items():
-        if str(spec).startswith("pseudo:"):
-            raise SystemExit(
-                f"{where}: data.tests.{name} = {spec!r}: pseudo: makes new pseudo-fakes for training, not a fixed "
-                "test set; write one once with `primary-mask synth-set` and name its folder here"
-            )
+        refuse_pseudo_test(f"{where}: data.tests.{name} = {spec!r}", spec)
     masks = {variant_mask(v) for v in cfg["variants"]} - {None}
     if not masks <= set(MASKS):
         raise SystemExit(f"{where}: unknown prle.mask {sorted(masks - set(MASKS))}; use one of {MASKS}")
@@ -518,21 +514,23 @@ def finished_rows(cfg: dict, work: Path) -> list[dict]:
                     continue
                 check_run_seed(folder, seed)
                 try:
-                    reports = json.loads(result.read_text())["reports"]
+                    evaluation = json.loads(result.read_text())
+                    reports = evaluation["reports"]
                 except (ValueError, KeyError) as err:
                     print(f"note: {result} cannot be read ({err}); left out")
                     continue
                 row = {"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports}
-                rows.append({**row, **run_minutes(folder)})
+                rows.append({**row, **run_minutes(folder, evaluation)})
     return rows
 
 
-def run_minutes(folder: Path) -> dict:
-    """Wall-clock minutes of one finished run, from its files. ``train_minutes``: the sum of the epochs' logged
-    seconds (each epoch once, its last record); for logs written before epochs were timed, the span from the
-    first start to the log's last write, which counts any stop in between. ``eval_minutes``: the seconds the
-    evaluation recorded; for older results, the span from the end of training to the results file's last write.
-    {} when the log is missing or has neither epoch times nor a start."""
+def run_minutes(folder: Path, evaluation: dict) -> dict:
+    """Wall-clock minutes of one finished run, from its log and ``evaluation`` (its ``eval/results.json``, read).
+    ``train_minutes``: the sum of the epochs' logged seconds (each epoch once, its last record); for logs written
+    before epochs were timed, the span from the first start to the log's last write, which counts any stop in
+    between. ``eval_minutes``: the seconds the evaluation recorded; for older results, the span from the end of
+    training to the results file's last write. {} when the log is missing or has neither epoch times nor a
+    start."""
     log, result = folder / "log.jsonl", folder / "eval" / "results.json"
     if not log.exists() or not result.exists():
         return {}
@@ -547,13 +545,15 @@ def run_minutes(folder: Path) -> dict:
             return {}
         trained_at = log.stat().st_mtime
         train = trained_at - starts[0]
-    try:
-        evaluated = json.loads(result.read_text()).get("seconds")
-    except ValueError:
-        evaluated = None
+    evaluated = evaluation.get("seconds")
     if evaluated is None:
         evaluated = result.stat().st_mtime - trained_at
     return {"train_minutes": train / 60, "eval_minutes": evaluated / 60}
+
+
+def _row_label(backbone: str, variant: str) -> str:
+    """A table row's name: the backbone, plus the variant unless it is the baseline."""
+    return backbone + ("" if variant == "baseline" else f" + {variant}")
 
 
 def _pct(x) -> str:
@@ -652,7 +652,7 @@ def _difference_table(groups: list[dict], columns: list[str], level: str, n_seed
             continue
         own = by_seed[(g["backbone"], g["variant"])]
         cells = [_difference_cell(own[c], base[c], n_seeds) for c in columns]
-        lines.append(f"| {g['backbone']} + {g['variant']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_row_label(g['backbone'], g['variant'])} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -663,8 +663,7 @@ def _time_table(rows: list[dict]) -> list[str]:
     groups: dict[str, dict[str, list[float]]] = {}
     for r in rows:
         if "train_minutes" in r:
-            label = r["backbone"] + ("" if r["variant"] == "baseline" else f" + {r['variant']}")
-            g = groups.setdefault(label, {"train": [], "eval": []})
+            g = groups.setdefault(_row_label(r["backbone"], r["variant"]), {"train": [], "eval": []})
             g["train"].append(r["train_minutes"])
             g["eval"].append(r["eval_minutes"])
     if not groups:
@@ -707,7 +706,9 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
     lines = [f"# {cfg['name']}", "", head, ""]
     if partial:
         done = {(r["backbone"], r["variant"]) for r in rows}
-        absent = [f"{b} + {v['name']}" for b in cfg["backbones"] for v in cfg["variants"] if (b, v["name"]) not in done]
+        absent = [
+            _row_label(b, v["name"]) for b in cfg["backbones"] for v in cfg["variants"] if (b, v["name"]) not in done
+        ]
         lines += [
             f"**Partial:** {len(rows)} of the study's {expected} runs are finished; a row with fewer seeds shows "
             "its n" + (f"; no run yet: {', '.join(absent)}." if absent else "."),
@@ -720,7 +721,7 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
         lines += [f"**{level}-level**", "", "| Method | " + " | ".join(columns) + " |"]
         lines.append("|---" * (1 + len(columns)) + "|")
         for g in groups:
-            label = g["backbone"] + ("" if g["variant"] == "baseline" else f" + {g['variant']}")
+            label = _row_label(g["backbone"], g["variant"])
             label += f" (n = {len(g['seeds'])})" if len(g["seeds"]) < len(seeds) else ""
             lines.append(f"| {label} | " + " | ".join(_cell(g[c]) for c in columns) + " |")
         lines.append("")

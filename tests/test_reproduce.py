@@ -644,15 +644,18 @@ def test_run_minutes_sum_the_logged_epochs_and_take_the_evaluations_own_seconds(
     ]
     (folder / "log.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     (folder / "eval" / "results.json").write_text(json.dumps({"reports": {}, "seconds": 90.0}))
-    assert reproduce.run_minutes(folder) == {"train_minutes": 12.0, "eval_minutes": 1.5}  # 300 + 420 s; 90 s
+    assert reproduce.run_minutes(folder, {"reports": {}, "seconds": 90.0}) == {
+        "train_minutes": 12.0,
+        "eval_minutes": 1.5,
+    }  # 300 + 420 s; 90 s
     # Older files: the span from the start to the log's last write (stops included), then to the results' write.
     (folder / "log.jsonl").write_text(json.dumps({"event": "start", "time": 1000.0}) + "\n")
     os.utime(folder / "log.jsonl", (1300.0, 1300.0))
     (folder / "eval" / "results.json").write_text(json.dumps({"reports": {}}))
     os.utime(folder / "eval" / "results.json", (1990.0, 1990.0))
-    assert reproduce.run_minutes(folder) == {"train_minutes": 5.0, "eval_minutes": 11.5}
+    assert reproduce.run_minutes(folder, {"reports": {}}) == {"train_minutes": 5.0, "eval_minutes": 11.5}
     (folder / "log.jsonl").write_text(json.dumps({"event": "epoch"}) + "\n")
-    assert reproduce.run_minutes(folder) == {}
+    assert reproduce.run_minutes(folder, {"reports": {}}) == {}
 
 
 def test_the_t_quantiles_are_scipys():
