@@ -3,6 +3,7 @@
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -486,11 +487,25 @@ def test_seeds_config_runs_as_shipped_on_tiny_data(tmp_path):
     cfg["bake"]["size"] = 16
     config = tmp_path / "seeds.yaml"
     config.write_text(yaml.safe_dump(cfg))
+    started = time.time()
     table = reproduce.main(["--config", str(config)]).read_text()
+    ended = time.time()
     backbone = cfg["backbones"][0]
     for v in cfg["variants"]:
         row = backbone if v["name"] == "baseline" else f"{backbone} + {v['name']}"
         assert f"| {row} | " in table and "±" in table.split(f"| {row} | ")[1].split("\n")[0], row
+    # run_minutes on what train.py and evaluate.py really wrote: each run's training time lies within its own
+    # log's span (start record to last epoch record), its evaluation time within the study's wall clock
+    runs = [p for p in (tmp_path / "runs" / "detectors").iterdir() if (p / "eval" / "results.json").exists()]
+    assert len(runs) == 2 * len(cfg["variants"])
+    for run in runs:
+        evaluation = json.loads((run / "eval" / "results.json").read_text())
+        minutes = reproduce.run_minutes(run, evaluation)
+        log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+        span = max(r["time"] for r in log) - min(r["time"] for r in log if r["event"] == "start")
+        assert 0 < 60 * minutes["train_minutes"] <= span + 0.5, run.name
+        assert 0 < 60 * minutes["eval_minutes"] <= ended - max(r["time"] for r in log), run.name
+        assert started <= min(r["time"] for r in log) and max(r["time"] for r in log) <= ended, run.name
     stores = sorted(p.name.split("-")[0] for p in (tmp_path / "runs" / "stores").iterdir())
     assert stores == ["neighboring", "neighboring", "oracle"]  # band_value mean and max, and the oracle
 
