@@ -50,6 +50,8 @@ def store(data, tmp_path_factory):
             "mobilenet_v2",
             "--size",
             "32",
+            "--cam-size",
+            "48",
             "--epochs",
             "1",
             "--batch-size",
@@ -91,6 +93,30 @@ def test_train_zoo_bakes_a_store_for_the_training_set(store):
     s = PrimaryMapStore(store)
     assert len(s) == 12 and s.size == 16
     assert [m["name"] for m in s.provenance["settings"]["models"]] == ["efficientnet_lite0", "torchvision.mobilenet_v2"]
+    assert s.provenance["settings"]["input_size"] == 48  # --cam-size, not the training --size 32
+
+
+def test_train_zoo_defaults_are_the_measured_recipe():
+    """docs/results.md's recipe: EfficientNet-Lite0 + MobileNetV2, 3 epochs at 128 px, CAMs at bake's 256 px."""
+    import argparse
+
+    seen = {}
+
+    def stop(self, args=None, namespace=None):
+        seen.update(vars(parse(self, args, namespace)))
+        raise SystemExit(0)
+
+    parse = argparse.ArgumentParser.parse_args
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(argparse.ArgumentParser, "parse_args", stop)
+        with pytest.raises(SystemExit):
+            train_zoo.main(["--train", "t", "--val", "v", "--out", "o"])
+    assert seen["zoo"] == ["efficientnet_lite0", "mobilenet_v2"]
+    assert (seen["size"], seen["epochs"], seen["cam_size"]) == (128, 3, 256)
+    from primary_mask.cli import build_parser
+
+    bake_defaults = build_parser().parse_args(["bake", "--images", "i", "--list", "l", "--out", "o", "--model", "m"])
+    assert seen["cam_size"] == bake_defaults.input_size
 
 
 def test_train_without_prle_then_evaluate(data, tmp_path, capsys):
@@ -273,6 +299,8 @@ def test_training_on_pseudo_fakes_with_prle_on_top(faces, tmp_path):
             "--zoo",
             "mobilenet_v2",
             "--size",
+            "32",
+            "--cam-size",
             "32",
             "--epochs",
             "1",
