@@ -202,6 +202,9 @@ def test_inspect_without_faces_reproduces_no_image_pixel(tmp_path):
         == 0
     )
     assert magenta(tmp_path / "a.png") > 1000 and magenta(tmp_path / "b.png") == 0
+    # columns of 192-px tiles with 4-px gaps: image, map and 4 alphas with faces; no image column without them
+    widths = [cv2.imread(str(tmp_path / name)).shape[1] for name in ("a.png", "b.png")]
+    assert widths == [6 * (192 + 4) + 4, 5 * (192 + 4) + 4]
 
 
 def test_resume_compares_settings_field_by_field_and_checkpoints_by_sha256(image_root, checkpoints, tmp_path, capsys):

@@ -27,8 +27,8 @@ def inspect_grid(
     show_faces: bool = True,
 ) -> Path:
     """Write a grid of ``n`` stored keys (drawn with ``seed``): image, map overlay, erased at each alpha.
-    ``show_faces=False`` draws on a grey canvas instead of the image (maps and masks only), for figures that must
-    not reproduce the images themselves (e.g. research-licensed data in a public report).
+    ``show_faces=False`` leaves the image column out and draws on a grey canvas instead of the image (maps and
+    masks only), for figures that must not reproduce the images themselves (e.g. research-licensed data in a public report).
     Raises ``FileNotFoundError`` naming the image when a key's file is not under ``images_root``."""
     keys = sorted(store.keys())
     if not keys:
@@ -37,8 +37,8 @@ def inspect_grid(
     chosen = [keys[i] for i in sorted(rng.choice(len(keys), size=min(n, len(keys)), replace=False))]
     rows = []
     for key in chosen:
-        if not show_faces:
-            rows.append(erase_row(np.full((tile, tile, 3), 160, np.uint8), store[key].numpy(), alphas))
+        if not show_faces:  # the map and the masks on grey, without the empty image column
+            rows.append(erase_row(np.full((tile, tile, 3), 160, np.uint8), store[key].numpy(), alphas)[1:])
             continue
         path = Path(images_root) / key
         try:
@@ -46,8 +46,8 @@ def inspect_grid(
         except ValueError as exc:
             raise FileNotFoundError(f"{exc} (key {key!r}); is --images the root the store was baked from?") from None
         rows.append(erase_row(rgb, store[key].numpy(), alphas))
-    first = "image" if show_faces else "(no image)"
-    return write_png(out, labelled_grid(rows, [first, "fused map"] + [f"alpha={a}" for a in alphas]))
+    titles = ["image"] * show_faces + ["fused map"] + [f"alpha={a}" for a in alphas]
+    return write_png(out, labelled_grid(rows, titles))
 
 
 def stats_figure(stats: StoreStats, out: str | Path, title: str = "") -> Path:
