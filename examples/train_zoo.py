@@ -1,10 +1,12 @@
 """Train the localizer zoo on the training set, then bake the fused primary-region store with `primary-mask bake`.
 
 The defaults are the recipe measured in docs/results.md ("The zoo recipe"): EfficientNet-Lite0 + MobileNetV2,
-trained 3 epochs at 128 px, fused with bake's defaults (Grad-CAM++, neighboring 0.5 / 0.3, band value mean).
-The CAMs are taken at bake's input size, 256 px (`--cam-size`; the recipe's own maps used the DFDC crops' 224,
-and 224 vs 256 moved the scores little), not at the training size: a CAM at 128 px is a 4x4 grid. The paper's
-zoo, for a GPU: `--zoo xception efficientnet_b4 vgg16 --size 256 --epochs 5` (not measured here).
+trained 3 epochs at 128 px from ImageNet weights (pass `-- --pretrained`: without it the members start from
+random weights), fused with bake's defaults (Grad-CAM++, neighboring 0.5 / 0.3, band value mean). The CAMs are
+taken at bake's input size, 256 px (`--cam-size`; the recipe's own maps used the DFDC crops' 224, and 224 vs
+256 moved the scores little), not at the training size: a CAM at 128 px is a 4x4 grid. The paper's zoo and
+maps, for a GPU (not measured here): `--zoo xception efficientnet_b4 vgg16 --size 256 --epochs 5 --cam gradcam
+--tau1 0.3 --tau2 0.1 --band-value max`.
 
   python examples/train_zoo.py --train SPEC --val SPEC --out runs/zoo -- --pretrained
   -> runs/zoo/<member>/best.pt for each member, and the store runs/zoo/maps
@@ -26,6 +28,7 @@ from backbones import TIMM_NAMES
 from common import bake_items
 
 from primary_mask.cli import main as primary_mask_main
+from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, RECIPE
 
 # How `primary-mask bake --model` names each backbone that can join the zoo (F3-Net cannot: not a timm or
 # torchvision model).
@@ -61,6 +64,11 @@ def main(argv=None) -> Path:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--map-size", type=int, default=64)
     p.add_argument("--fusion", default="neighboring")
+    # CAM and fusion settings go to bake as given; unset, bake's own defaults (the recipe) apply
+    p.add_argument("--cam", choices=CAM_NAMES, help=f"CAM method (default: bake's, {RECIPE['cam']})")
+    p.add_argument("--tau1", type=float, help=f"fusion threshold tau1 (default: bake's, {RECIPE['tau1']})")
+    p.add_argument("--tau2", type=float, help=f"fusion threshold tau2 (default: bake's, {RECIPE['tau2']})")
+    p.add_argument("--band-value", choices=BAND_VALUES, help="neighboring fusion's band value (default: bake's, mean)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-bake", action="store_true", help="train the members and write the list only")
     args = p.parse_args(argv)
@@ -110,6 +118,8 @@ def main(argv=None) -> Path:
             w.writerow([it.key, it.label, it.video])
     if args.no_bake:
         return out / "maps"
+    settings = (("--cam", args.cam), ("--tau1", args.tau1), ("--tau2", args.tau2), ("--band-value", args.band_value))
+    given = [(flag, value) for flag, value in settings if value is not None]  # the rest: bake's defaults
     code = primary_mask_main(
         [
             "bake",
@@ -125,6 +135,7 @@ def main(argv=None) -> Path:
             str(args.cam_size),
             "--fusion",
             args.fusion,
+            *[a for flag, v in given for a in (flag, str(v))],
             "--workers",
             str(args.workers),
             *models,

@@ -52,6 +52,14 @@ def store(data, tmp_path_factory):
             "32",
             "--cam-size",
             "48",
+            "--cam",
+            "gradcam",
+            "--tau1",
+            "0.3",
+            "--tau2",
+            "0.1",
+            "--band-value",
+            "max",
             "--epochs",
             "1",
             "--batch-size",
@@ -93,7 +101,10 @@ def test_train_zoo_bakes_a_store_for_the_training_set(store):
     s = PrimaryMapStore(store)
     assert len(s) == 12 and s.size == 16
     assert [m["name"] for m in s.provenance["settings"]["models"]] == ["efficientnet_lite0", "torchvision.mobilenet_v2"]
-    assert s.provenance["settings"]["input_size"] == 48  # --cam-size, not the training --size 32
+    settings = s.provenance["settings"]
+    assert settings["input_size"] == 48  # --cam-size, not the training --size 32
+    # the CAM and fusion flags reach bake (the paper's settings here, not bake's defaults)
+    assert (settings["cam"], settings["tau1"], settings["tau2"], settings["band_value"]) == ("gradcam", 0.3, 0.1, "max")
 
 
 def test_train_zoo_defaults_are_the_measured_recipe():
@@ -113,6 +124,10 @@ def test_train_zoo_defaults_are_the_measured_recipe():
             train_zoo.main(["--train", "t", "--val", "v", "--out", "o"])
     assert seen["zoo"] == ["efficientnet_lite0", "mobilenet_v2"]
     assert (seen["size"], seen["epochs"], seen["cam_size"]) == (128, 3, 256)
+    assert seen["cam"] is seen["tau1"] is seen["tau2"] is seen["band_value"] is None  # bake's own defaults apply
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "EfficientNet-Lite0 and MobileNetV2 trained at 128 px (3 epochs;" in readme  # what the README promises
+    assert "CAMs at 256 px (`--cam-size`)" in readme
     from primary_mask.cli import build_parser
 
     bake_defaults = build_parser().parse_args(["bake", "--images", "i", "--list", "l", "--out", "o", "--model", "m"])
