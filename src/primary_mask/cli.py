@@ -435,9 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lm = sub.add_parser("landmarks", help="68-point landmarks of every face under --images, as OUT/<key>.npy (dlib)")
     lm.add_argument("--images", required=True, help="image root; keys are paths relative to it")
-    lm.add_argument(
-        "--list", help="CSV path,label[,video] or one path per line (default: every image under --images)"
-    )
+    lm.add_argument("--list", help="CSV path,label[,video] or one path per line (default: every image under --images)")
     lm.add_argument("--out", required=True, help="folder of <key>.npy files (created)")
     lm.add_argument("--quiet", action="store_true", help="no progress bar")
     lm.set_defaults(func=_landmarks)

@@ -27,8 +27,8 @@ def inspect_grid(
     show_faces: bool = True,
 ) -> Path:
     """Write a grid of ``n`` stored keys (drawn with ``seed``): image, map overlay, erased at each alpha.
-    ``show_faces=False`` leaves the image column out and draws on a grey canvas instead of the image (maps and
-    masks only), for figures that must not reproduce the images themselves (e.g. research-licensed data in a public report).
+    ``show_faces=False`` leaves the image column out and draws the maps and masks on a grey canvas, for figures
+    that must not reproduce the images themselves (e.g. research-licensed data in a public report).
     Raises ``FileNotFoundError`` naming the image when a key's file is not under ``images_root``."""
     keys = sorted(store.keys())
     if not keys:
