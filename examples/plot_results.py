@@ -1,6 +1,10 @@
 """Bar chart of AUC per backbone, test set and variant, from a results JSON of reproduce.py: each bar is the mean
 over the seeds; with several seeds an error bar shows the sample standard deviation and a dot each seed.
 
+With ``--differences``: each variant's AUC minus its backbone's baseline, paired by seed (the table's difference
+reading drawn): the bar is the mean difference, the error bar its 95% interval from the paired t-test (a bar
+whose interval misses 0 reads helps / hurts), a dot each seed.
+
 python examples/plot_results.py examples/results/offline-dfdc.json --out docs/figures/offline-dfdc-auc.png
 """
 
@@ -32,14 +36,58 @@ def seed_values(data: dict, level: str) -> dict[tuple[str, str, str], list[float
     return values
 
 
+def seed_differences(data: dict, level: str) -> dict[tuple[str, str, str], dict[int, float]]:
+    """``(backbone, test, variant) -> {seed: AUC - baseline AUC of that seed, in points}`` for every non-baseline
+    variant, over the seeds both have with a defined AUC (as the table's paired reading takes them)."""
+    auc: dict[tuple[str, str, str], dict[int, float]] = {}
+    for r in data["rows"]:
+        for t in data["config"]["data"]["tests"]:
+            auc.setdefault((r["backbone"], t, r["variant"]), {})[r["seed"]] = 100 * float(r["reports"][t][level]["auc"])
+    differences = {}
+    for (b, t, v), seeds in auc.items():
+        base = auc.get((b, t, "baseline"), {})
+        if v != "baseline":
+            pairs = {s: a - base[s] for s, a in seeds.items() if s in base and np.isfinite(a) and np.isfinite(base[s])}
+            differences[(b, t, v)] = pairs
+    return differences
+
+
+def plot_differences(data: dict, level: str, ax) -> None:
+    """The ``--differences`` panel on ``ax``."""
+    from reproduce import _T95, mean_std
+
+    differences = seed_differences(data, level)
+    backbones = list(dict.fromkeys(b for b, _, _ in differences))
+    tests = list(data["config"]["data"]["tests"])
+    variants = list(dict.fromkeys(v for _, _, v in differences))
+    width = 0.8 / max(len(variants), 1)
+    x = np.arange(len(backbones) * len(tests))
+    for j, variant in enumerate(variants):
+        at = x + (j - (len(variants) - 1) / 2) * width
+        groups = [differences.get((b, t, variant), {}) for b in backbones for t in tests]
+        stats = [mean_std(list(g.values())) for g in groups]
+        means = [m for m, _, _ in stats]
+        half = [_T95[min(n - 1, 10)] * sd / np.sqrt(n) if n > 1 else np.nan for _, sd, n in stats]
+        bars = ax.bar(at, means, width, label=variant, yerr=half, capsize=2)
+        ax.bar_label(bars, fmt="%+.1f", fontsize=7, padding=2)
+        for xi, g in zip(at, groups):
+            ax.plot([xi] * len(g), list(g.values()), "k.", ms=3)
+    ax.set_xticks(x, [f"{b}\n{t}" for b in backbones for t in tests])
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_ylabel(f"{level}-level AUC minus the baseline's (points)")
+
+
 def main(argv=None) -> Path:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--level", choices=["frame", "video"], default="frame")
+    p.add_argument("--differences", action="store_true", help="each variant minus the baseline, paired by seed")
     args = p.parse_args(argv)
     data = json.loads(args.results.read_text())
     rows = data["rows"]
+    if args.differences:
+        return _write_differences(data, args)
     backbones = list(dict.fromkeys(r["backbone"] for r in rows))
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     tests = list(data["config"]["data"]["tests"])
@@ -71,6 +119,24 @@ def main(argv=None) -> Path:
         title += f"\npartial: {runs['finished']} of {runs['expected']} runs finished"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
+    fig.tight_layout()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+    return args.out
+
+
+def _write_differences(data: dict, args: argparse.Namespace) -> Path:
+    n_cols = len({r["backbone"] for r in data["rows"]}) * len(data["config"]["data"]["tests"])
+    fig, ax = plt.subplots(figsize=(3.4 + 1.6 * n_cols, 3.8))
+    plot_differences(data, args.level, ax)
+    title = data["config"]["name"] + ": difference from the baseline, paired by seed"
+    title += "\n(mean; error bar: 95% interval of the paired t-test; dots: seeds)"
+    runs = data.get("runs", {})
+    if runs.get("finished", 0) < runs.get("expected", 0):
+        title += f"\npartial: {runs['finished']} of {runs['expected']} runs finished"
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)
