@@ -8,7 +8,9 @@ skipped when the command is run again (resumable); --report writes the tables fr
 training nothing (as <name>.partial.{md,csv,json} while the study is unfinished). With several seeds the table
 also gives each variant's AUC difference from its backbone's baseline, paired by seed, read with a paired t-test:
 helps, hurts or within noise. Each row's wall-clock minutes of training and evaluation close the table. The plan
-and an estimate of its duration (from two timed training steps per backbone after a warm-up) are printed first.
+and an estimate of its duration (from two timed training steps per backbone after a warm-up) are printed first,
+and <results_dir>/<name>.commands.sh lists every step as the command it stands for (train_zoo.py, primary-mask
+bake / masks-store, train.py and evaluate.py with their arguments).
 Checkpoints are chosen on the validation split only.
 
 Config keys (see examples/configs/*.yaml):
@@ -35,6 +37,7 @@ import difflib
 import hashlib
 import json
 import math
+import shlex
 import statistics
 import sys
 import time
@@ -233,6 +236,124 @@ def describe_setting(s: dict) -> str:
     return f"{s['fusion']} tau1={s['tau1']}{extra} {s['members']}"
 
 
+def store_settings(cfg: dict) -> dict[str, dict]:
+    """The distinct stores the variants erase from, keyed by their settings as JSON, in the variants' order."""
+    settings = {}
+    for v in cfg["variants"]:
+        s = bake_setting(cfg, v)
+        if s is not None:
+            settings[json.dumps(s, sort_keys=True)] = s
+    return settings
+
+
+def study_runs(cfg: dict, work: Path) -> list[tuple[int, str, dict, Path | None, Path]]:
+    """Every training of the study as (seed, backbone, variant, its store or None, its folder), seed-major: every
+    row gets its first seed before any row gets its second, so a study stopped part way (the runner resumes it)
+    already holds one seed of each row."""
+    seeds = cfg["seeds"]
+    runs = []
+    for seed in seeds:
+        for backbone in cfg["backbones"]:
+            for v in cfg["variants"]:
+                s = bake_setting(cfg, v)
+                folder = run_dir(work, backbone, v["name"], seed, seeds[0])
+                runs.append((seed, backbone, v, store_dir(work, s) if s else None, folder))
+    return runs
+
+
+def zoo_argv(cfg: dict, work: Path) -> list[str]:
+    """train_zoo.py's arguments: train the members with the first seed and write the training list, no bake (the
+    runner bakes each store itself, :func:`store_argv`)."""
+    zoo = cfg["zoo"]
+    return [
+        "--train",
+        cfg["data"]["train"],
+        "--val",
+        cfg["data"]["val"],
+        "--out",
+        str(work / "zoo"),
+        "--zoo",
+        *zoo["members"],
+        "--size",
+        str(zoo.get("size", 256)),
+        "--epochs",
+        str(zoo.get("epochs", 5)),
+        "--batch-size",
+        str(zoo.get("batch_size", 32)),
+        "--map-size",
+        str(cfg["bake"]["size"]),
+        "--no-bake",
+        "--",
+        "--seed",
+        str(cfg["seeds"][0]),
+        *map(str, zoo.get("args", [])),
+    ]
+
+
+def store_argv(cfg: dict, work: Path, s: dict) -> list[str]:
+    """``primary-mask``'s arguments that write the store of setting ``s``: ``masks-store`` for the oracle, ``bake``
+    from the trained zoo's weights otherwise."""
+    out = store_dir(work, s)
+    if s.get("oracle"):
+        return ["masks-store", str(s["masks"]), "--out", str(out), "--size", str(s["size"]), "--prefix", s["prefix"]]
+    zoo_dir = work / "zoo"
+    models = [a for m in s["members"] for a in ("--model", f"{train_zoo.BAKE_NAMES[m]}:{zoo_dir / m / 'weights.pth'}")]
+    return [
+        "bake",
+        "--images",
+        str(train_zoo.image_root(cfg["data"]["train"])),
+        "--list",
+        str(zoo_dir / "train-list.csv"),
+        "--out",
+        str(out),
+        "--size",
+        str(s["size"]),
+        "--input-size",
+        str(s.get("input_size", cfg["zoo"].get("size", 256))),
+        "--fusion",
+        s["fusion"],
+        "--tau1",
+        str(s["tau1"]),
+        "--tau2",
+        str(s["tau2"]),
+        "--lam",
+        str(s["lam"]),
+        "--cam",
+        str(s.get("cam", PAPER_CAM)),
+        *(["--band-value", s["band_value"]] if "band_value" in s else []),
+        *models,
+    ]
+
+
+def evaluate_argv(cfg: dict, folder: Path) -> list[str]:
+    """evaluate.py's arguments for the run in ``folder``: its best checkpoint on every test set."""
+    tests = [a for name, spec in cfg["data"]["tests"].items() for a in ("--test", f"{name}={spec}")]
+    return ["--checkpoint", str(folder / "best.pt"), *tests, "--out", str(folder / "eval"), "--quiet"]
+
+
+def write_commands(cfg: dict, work: Path, settings: dict[str, dict]) -> Path:
+    """``{results_dir}/{name}.commands.sh``: every step of the study, in the runner's order, as the command it
+    stands for (the runner calls the same functions in-process with these arguments and skips finished steps)."""
+
+    def script(name: str, argv: list[str]) -> str:
+        return shlex.join(["python", f"examples/{name}.py", *argv])
+
+    lines = [
+        f"# {cfg['name']}: every step of `python examples/reproduce.py --config ...` as the command it stands for,",
+        "# in the runner's order, from the repository root (the runner skips the steps already done).",
+    ]
+    if any(not s.get("oracle") for s in settings.values()):
+        lines.append(script("train_zoo", zoo_argv(cfg, work)))
+    lines += [shlex.join(["primary-mask", *store_argv(cfg, work, s)]) for s in settings.values()]
+    for seed, backbone, v, store, folder in study_runs(cfg, work):
+        lines.append(script("train", train_args(cfg, backbone, folder, v, store, seed)))
+        lines.append(script("evaluate", evaluate_argv(cfg, folder)))
+    out = Path(cfg.get("results_dir", Path(__file__).parent / "results")) / f"{cfg['name']}.commands.sh"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
 def train_args(
     cfg: dict, backbone: str, out: Path, variant: dict, store: Path | None, seed: int | None = None
 ) -> list[str]:
@@ -381,11 +502,7 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
             raise SystemExit(f"{name}: no finished run under {work} yet; nothing to report")
         return write_results(cfg, rows, expected=len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"]))
     zoo = cfg["zoo"]
-    settings = {}
-    for v in cfg["variants"]:
-        s = bake_setting(cfg, v)
-        if s is not None:
-            settings[json.dumps(s, sort_keys=True)] = s
+    settings = store_settings(cfg)
     print(f"plan for {name} (work folder {work}):")
     seeds = cfg["seeds"]
     print(f"  1. train the zoo {zoo['members']} ({zoo.get('epochs', 5)} epochs each, seed {seeds[0]}) unless done")
@@ -403,99 +520,29 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
         f"  expected: about {est / 60:.0f} min of training (timed from two warm steps per backbone; baking and "
         "evaluation add to it)"
     )
+    commands = write_commands(cfg, work, settings)
+    print(f"  every step as the command it stands for: {commands}")
     if dry_run:
         return work
-    zoo_dir = work / "zoo"
-    zoo_argv = [
-        "--train",
-        cfg["data"]["train"],
-        "--val",
-        cfg["data"]["val"],
-        "--out",
-        str(zoo_dir),
-        "--zoo",
-        *zoo["members"],
-        "--size",
-        str(zoo.get("size", 256)),
-        "--epochs",
-        str(zoo.get("epochs", 5)),
-        "--batch-size",
-        str(zoo.get("batch_size", 32)),
-        "--map-size",
-        str(cfg["bake"]["size"]),
-    ]
     if any(not s.get("oracle") for s in settings.values()):  # skips trained members; needed only to bake
-        train_zoo.main(zoo_argv + ["--no-bake", "--", "--seed", str(seeds[0]), *map(str, zoo.get("args", []))])
+        train_zoo.main(zoo_argv(cfg, work))
     for s in settings.values():
         out = store_dir(work, s)
         # A baked store goes through bake again: resuming a complete store bakes nothing, and one baked with other
         # settings (e.g. before a default of bake changed) is refused naming the first difference, never reused.
         if (out / "DONE").exists() and s.get("oracle"):
             continue
-        if s.get("oracle"):
-            from primary_mask.quality import write_oracle_store
-
-            report = write_oracle_store(s["masks"], out, size=s["size"], prefix=s["prefix"])
-            print(f"oracle store {out}: {report.summary()}")
-            (out / "DONE").write_text("ok\n")
-            continue
-        models = []
-        for member in s["members"]:
-            models += ["--model", f"{train_zoo.BAKE_NAMES[member]}:{zoo_dir / member / 'weights.pth'}"]
-        code = primary_mask_main(
-            [
-                "bake",
-                "--images",
-                str(train_zoo.image_root(cfg["data"]["train"])),
-                "--list",
-                str(zoo_dir / "train-list.csv"),
-                "--out",
-                str(out),
-                "--size",
-                str(s["size"]),
-                "--input-size",
-                str(s.get("input_size", zoo.get("size", 256))),
-                "--fusion",
-                s["fusion"],
-                "--tau1",
-                str(s["tau1"]),
-                "--tau2",
-                str(s["tau2"]),
-                "--lam",
-                str(s["lam"]),
-                "--cam",
-                str(s.get("cam", PAPER_CAM)),
-                *(["--band-value", s["band_value"]] if "band_value" in s else []),
-                *models,
-            ]
-        )
+        code = primary_mask_main(store_argv(cfg, work, s))
         if code:
             raise SystemExit(code)
         (out / "DONE").write_text("ok\n")
-    # Seed-major order: every row gets its first seed before any row gets its second, so a study stopped part
-    # way (the runner resumes it) already holds one seed of each row.
-    runs = [(seed, backbone, v) for seed in seeds for backbone in cfg["backbones"] for v in cfg["variants"]]
-    for seed, backbone, v in runs:
-        s = bake_setting(cfg, v)
-        store = store_dir(work, s) if s else None
-        folder = run_dir(work, backbone, v["name"], seed, seeds[0])
+    for seed, backbone, v, store, folder in study_runs(cfg, work):
         check_run_seed(folder, seed)
         if not (folder / "DONE").exists():
             train.main(train_args(cfg, backbone, folder, v, store, seed))
             (folder / "DONE").write_text("ok\n")
-        result_file = folder / "eval" / "results.json"
-        if not result_file.exists():
-            tests = [f"{k}={spec}" for k, spec in cfg["data"]["tests"].items()]
-            evaluate.main(
-                [
-                    "--checkpoint",
-                    str(folder / "best.pt"),
-                    *sum((["--test", t] for t in tests), []),
-                    "--out",
-                    str(folder / "eval"),
-                    "--quiet",
-                ]
-            )
+        if not (folder / "eval" / "results.json").exists():
+            evaluate.main(evaluate_argv(cfg, folder))
     return write_results(cfg, finished_rows(cfg, work))
 
 
@@ -753,7 +800,9 @@ def main(argv=None) -> Path:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, type=Path)
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true", help="print the plan and the estimate only")
+    mode.add_argument(
+        "--dry-run", action="store_true", help="print the plan and the estimate, write <name>.commands.sh; run nothing"
+    )
     mode.add_argument(
         "--report",
         action="store_true",

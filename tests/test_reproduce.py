@@ -761,3 +761,58 @@ def test_plot_results_differences_pair_each_seed_with_its_baseline_and_draw_the_
     (tmp_path / "r.json").write_text(json.dumps(data))
     png = plot_results.main([str(tmp_path / "r.json"), "--differences", "--out", str(tmp_path / "d.png")])
     assert png.stat().st_size > 10_000
+
+
+def test_the_commands_file_lists_exactly_the_calls_the_runner_makes(tmp_path, monkeypatch):
+    """<name>.commands.sh against what the runner really calls (train_zoo, primary-mask, train, evaluate
+    replaced by recorders): the same arguments, in the same order, with --dry-run writing the same file."""
+    import shlex
+
+    trained = fake_steps(monkeypatch)
+    calls = []
+    monkeypatch.setattr(reproduce.train_zoo, "main", lambda argv: calls.append(("train_zoo", list(argv))))
+
+    def fake_primary_mask(argv):
+        calls.append(("primary-mask", list(argv)))
+        Path(argv[argv.index("--out") + 1]).mkdir(parents=True, exist_ok=True)
+        return 0
+
+    monkeypatch.setattr(reproduce, "primary_mask_main", fake_primary_mask)
+    for name in ("train", "evaluate"):
+        recorder = getattr(reproduce, name).main
+        monkeypatch.setattr(
+            getattr(reproduce, name), "main", lambda argv, n=name, r=recorder: calls.append((n, list(argv))) or r(argv)
+        )
+    cfg = {
+        **BASE,
+        "name": "cmds",
+        "seeds": [0, 1],
+        "workdir": str(tmp_path / "runs"),
+        "results_dir": str(tmp_path / "results"),
+        "data": {"train": "T", "val": "V", "tests": {"T": "t dir"}, "masks": "M", "mask_prefix": "train/"},
+        "zoo": {"members": ["mobilenet_v2"], "args": ["--pretrained"]},
+        "bake": {"band_value": "mean"},
+        "backbones": ["mobilenet_v2"],
+        "variants": [
+            {"name": "baseline"},
+            {"name": "PRLE", "prle": {"p": 0.5}},
+            {"name": "PRLE-max", "prle": {"p": 0.5}, "bake": {"band_value": "max"}},
+            {"name": "Oracle", "prle": {"mask": "oracle", "p": 0.5, "missing": "skip"}},
+        ],
+    }
+    loaded = reproduce.load_config_dict(cfg)
+    reproduce.run(loaded, dry_run=True)
+    listed = (tmp_path / "results" / "cmds.commands.sh").read_text()
+    assert not calls and len(trained) == 0  # a dry run lists the steps and runs none
+    reproduce.run(loaded)
+    assert (tmp_path / "results" / "cmds.commands.sh").read_text() == listed
+    lines = [shlex.split(line) for line in listed.splitlines() if not line.startswith("#")]
+    as_called = [
+        (cmd[1].removeprefix("examples/").removesuffix(".py"), cmd[2:]) if cmd[0] == "python" else (cmd[0], cmd[1:])
+        for cmd in lines
+    ]
+    assert as_called == calls
+    # one zoo, three stores (mean, max, oracle), then 4 variants x 2 seeds of train + evaluate, seed-major
+    assert [c[0] for c in calls] == ["train_zoo"] + ["primary-mask"] * 3 + ["train", "evaluate"] * 8
+    assert [c[1][0] for c in calls[1:4]] == ["bake", "bake", "masks-store"]
+    assert "T=t dir" in calls[5][1]  # a test spec with a space survives the quoting
