@@ -22,30 +22,31 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def seed_aucs(data: dict, level: str) -> dict[tuple[str, str, str], dict[int, float]]:
+    """``(backbone, test, variant) -> {seed: AUC in %}`` for every run the rows hold (an undefined AUC is NaN)."""
+    aucs: dict[tuple[str, str, str], dict[int, float]] = {}
+    for r in data["rows"]:
+        for t in data["config"]["data"]["tests"]:
+            aucs.setdefault((r["backbone"], t, r["variant"]), {})[r["seed"]] = 100 * float(
+                r["reports"][t][level]["auc"]
+            )
+    return aucs
+
+
 def seed_values(data: dict, level: str) -> dict[tuple[str, str, str], list[float]]:
     """``(backbone, test, variant) -> [AUC in %, one per seed]`` for every combination the rows hold (a study
     part way may miss some: they are absent, not zero). An undefined AUC (NaN: a test set of one class) is left
     out, as the table's mean leaves it out."""
-    values: dict[tuple[str, str, str], list[float]] = {}
-    for r in data["rows"]:
-        for t in data["config"]["data"]["tests"]:
-            auc = 100 * float(r["reports"][t][level]["auc"])
-            seeds = values.setdefault((r["backbone"], t, r["variant"]), [])
-            if np.isfinite(auc):
-                seeds.append(auc)
-    return values
+    return {key: [a for a in seeds.values() if np.isfinite(a)] for key, seeds in seed_aucs(data, level).items()}
 
 
 def seed_differences(data: dict, level: str) -> dict[tuple[str, str, str], dict[int, float]]:
     """``(backbone, test, variant) -> {seed: AUC - baseline AUC of that seed, in points}`` for every non-baseline
     variant, over the seeds both have with a defined AUC (as the table's paired reading takes them)."""
-    auc: dict[tuple[str, str, str], dict[int, float]] = {}
-    for r in data["rows"]:
-        for t in data["config"]["data"]["tests"]:
-            auc.setdefault((r["backbone"], t, r["variant"]), {})[r["seed"]] = 100 * float(r["reports"][t][level]["auc"])
+    aucs = seed_aucs(data, level)
     differences = {}
-    for (b, t, v), seeds in auc.items():
-        base = auc.get((b, t, "baseline"), {})
+    for (b, t, v), seeds in aucs.items():
+        base = aucs.get((b, t, "baseline"), {})
         if v != "baseline":
             pairs = {s: a - base[s] for s, a in seeds.items() if s in base and np.isfinite(a) and np.isfinite(base[s])}
             differences[(b, t, v)] = pairs
@@ -54,7 +55,7 @@ def seed_differences(data: dict, level: str) -> dict[tuple[str, str, str], dict[
 
 def plot_differences(data: dict, level: str, ax) -> None:
     """The ``--differences`` panel on ``ax``."""
-    from reproduce import _T95, mean_std
+    from reproduce import mean_std, t_half_width
 
     differences = seed_differences(data, level)
     backbones = list(dict.fromkeys(b for b, _, _ in differences))
@@ -67,7 +68,7 @@ def plot_differences(data: dict, level: str, ax) -> None:
         groups = [differences.get((b, t, variant), {}) for b in backbones for t in tests]
         stats = [mean_std(list(g.values())) for g in groups]
         means = [m for m, _, _ in stats]
-        half = [_T95[min(n - 1, 10)] * sd / np.sqrt(n) if n > 1 else np.nan for _, sd, n in stats]
+        half = [t_half_width(sd, n) for _, sd, n in stats]
         bars = ax.bar(at, means, width, label=variant, yerr=half, capsize=2)
         ax.bar_label(bars, fmt="%+.1f", fontsize=7, padding=2)
         for xi, g in zip(at, groups):
@@ -114,16 +115,7 @@ def main(argv=None) -> Path:
     title = data["config"]["name"]
     if n_seeds > 1:
         title += f" (mean ± sample std over up to {n_seeds} seeds; dots: seeds)"
-    runs = data.get("runs", {})
-    if runs.get("finished", 0) < runs.get("expected", 0):
-        title += f"\npartial: {runs['finished']} of {runs['expected']} runs finished"
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
-    fig.tight_layout()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
-    print(f"wrote {args.out}")
-    return args.out
+    return _save(fig, ax, data, title, args.out)
 
 
 def _write_differences(data: dict, args: argparse.Namespace) -> Path:
@@ -132,16 +124,21 @@ def _write_differences(data: dict, args: argparse.Namespace) -> Path:
     plot_differences(data, args.level, ax)
     title = data["config"]["name"] + ": difference from the baseline, paired by seed"
     title += "\n(mean; error bar: 95% interval of the paired t-test; dots: seeds)"
+    return _save(fig, ax, data, title, args.out)
+
+
+def _save(fig, ax, data: dict, title: str, out: Path) -> Path:
+    """Title (saying when the study is partial), legend beside the bars (never over them), PNG at ``out``."""
     runs = data.get("runs", {})
     if runs.get("finished", 0) < runs.get("expected", 0):
         title += f"\npartial: {runs['finished']} of {runs['expected']} runs finished"
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
-    print(f"wrote {args.out}")
-    return args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+    return out
 
 
 if __name__ == "__main__":

@@ -630,6 +630,12 @@ def _cell(values: list[float]) -> str:
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
+def t_half_width(std: float, n: int) -> float:
+    """Half the width of the two-sided 95% t interval of a mean of ``n`` values with sample std ``std`` (NaN for
+    n < 2); past 10 degrees of freedom it keeps t(10), a wider interval, never a narrower one."""
+    return _T95[min(n - 1, 10)] * std / math.sqrt(n) if n > 1 else math.nan
+
+
 def paired_difference(values: dict[int, float], baseline: dict[int, float]) -> tuple[float, float, int, str]:
     """Per-seed differences ``values[s] - baseline[s]`` over the seeds both have (finite values only): their mean,
     sample std, n, and a reading from a two-sided paired t-test at 5%: ``"helps"`` / ``"hurts"`` when the 95%
@@ -642,7 +648,7 @@ def paired_difference(values: dict[int, float], baseline: dict[int, float]) -> t
     mean, std, n = mean_std(diffs)
     if n < 2:
         return mean, std, n, "one seed"
-    half_width = _T95[min(n - 1, 10)] * std / math.sqrt(n)
+    half_width = t_half_width(std, n)
     if mean - half_width > 0:
         return mean, std, n, "helps"
     if mean + half_width < 0:
