@@ -80,7 +80,7 @@ def test_landmark_bad_input():
     img = tv_tensors.Image(torch.zeros(3, 32, 32))
     with pytest.raises(TypeError, match="needs one tv_tensors.KeyPoints"):
         LandmarkRegionErase(p=1)(img)
-    with pytest.raises(ValueError, match=r"68 landmarks \(or none\), got 5"):
+    with pytest.raises(ValueError, match=r"68 finite \(x, y\) points, or none; got shape \(5, 2\)"):
         LandmarkRegionErase(p=1)(img, tv_tensors.KeyPoints(torch.rand(5, 2), canvas_size=(32, 32)))
     with pytest.raises(ValueError, match="parts must be"):
         LandmarkRegionErase(parts=["ears"])

@@ -105,7 +105,7 @@ def test_pluggable_reconstruction_is_used():
 
 
 def test_bad_landmarks_and_images():
-    with pytest.raises(ValueError, match="68 \\(x, y\\) points"):
+    with pytest.raises(ValueError, match="68 finite \\(x, y\\) points"):
         SelfBlend()(FACE, LM[:60], 0)
     with pytest.raises(ValueError, match="outside"):
         SelfBlend()(FACE, LM + 500, 0)

@@ -12,19 +12,10 @@ import torchvision.transforms.v2.functional as F
 from torchvision import tv_tensors
 
 from primary_mask.data.wrappers import KeyedDatasetWrapper, return_erased_arg
+from primary_mask.face_geometry import PARTS_68, check_68
 from primary_mask.tv_tensors import EraseFlag
 
 __all__ = ["PARTS_68", "LandmarkDataset", "LandmarkFolder", "with_landmarks"]
-
-# The dlib / iBUG 68-point layout (what dlib, DeepfakeBench and SBI store): indices of each part's points.
-PARTS_68 = {
-    "jaw": list(range(0, 17)),
-    "brows": list(range(17, 27)),
-    "nose": list(range(27, 36)),
-    "left_eye": list(range(36, 42)),
-    "right_eye": list(range(42, 48)),
-    "mouth": list(range(48, 60)),
-}
 
 
 class LandmarkFolder(Mapping):
@@ -97,9 +88,7 @@ class LandmarkDataset(KeyedDatasetWrapper):
                 return tv_tensors.KeyPoints(torch.zeros(0, 2), canvas_size=size)  # erases nothing
             where = err.args[0] if isinstance(self.landmarks, LandmarkFolder) else f"no landmarks for key {key!r}"
             raise KeyError(f"{where} (pass missing='skip' to leave such samples unerased)") from None
-        points = torch.as_tensor(np.asarray(raw, dtype=np.float32))
-        if points.shape != (68, 2) or not bool(torch.isfinite(points).all()):
-            raise ValueError(f"landmarks for {key!r} must be 68 finite (x, y) points, got shape {tuple(points.shape)}")
+        points = torch.as_tensor(check_68(raw, f"landmarks for {key!r}").astype(np.float32))
         return tv_tensors.KeyPoints(points, canvas_size=size)
 
     def __getitem__(self, index: int) -> tuple[Any, ...]:

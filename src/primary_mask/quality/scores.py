@@ -110,21 +110,11 @@ def landmark_parts_map(
     points: Any, size: tuple[int, int], parts: Sequence[str] = ("eyes", "nose", "mouth")
 ) -> torch.Tensor:
     """1 inside the convex hull of each facial part of 68 (x, y) landmarks (dlib / iBUG order), 0 elsewhere, on
-    an (H, W) grid in the landmarks' pixel coordinates. ``ValueError`` unless the points are (68, 2) and finite."""
-    import cv2
+    an (H, W) grid in the landmarks' pixel coordinates: the region the Landmark ablation erases (margin 0,
+    ``face_geometry.part_mask``). ``ValueError`` unless the points are 68 finite (x, y) points."""
+    from primary_mask.face_geometry import check_68, parts_union
 
-    from primary_mask.data.landmarks import PARTS_68
-    from primary_mask.transforms.ablation import ERASE_PARTS
-
-    pts = np.asarray(points, dtype=np.float64)
-    if pts.shape != (68, 2) or not np.isfinite(pts).all():
-        raise ValueError(f"landmarks must be 68 finite (x, y) points, got shape {pts.shape}")
-    canvas = np.zeros(size, np.uint8)
-    for part in parts:
-        for polygon in ERASE_PARTS[part]:
-            hull = cv2.convexHull(np.round(pts[PARTS_68[polygon]]).astype(np.int32))
-            cv2.fillConvexPoly(canvas, hull, 1)
-    return torch.from_numpy(canvas.astype(np.float32))
+    return torch.from_numpy(parts_union(check_68(points), size, parts).astype(np.float32))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""68-point facial landmarks: validation, part indices, and optional extraction with dlib."""
+"""68-point facial landmarks: extraction with dlib (validation and part indices live in ``face_geometry``)."""
 
 from __future__ import annotations
 
@@ -8,38 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from primary_mask.data.landmarks import PARTS_68
+from primary_mask.face_geometry import PARTS_68, check_landmarks
 
 __all__ = ["PARTS_68", "check_landmarks", "DlibLandmarks"]
-
-
-def check_landmarks(landmarks, size: tuple[int, int], name: str = "landmarks") -> np.ndarray:
-    """Return ``landmarks`` as a (68, 2) float64 array of (x, y) pixels, or raise ``ValueError`` naming the
-    problem: wrong shape, NaN/inf, points more than 25% of the image outside it, or a degenerate face (the hull
-    of all points smaller than 1% of the image)."""
-    pts = np.asarray(landmarks, dtype=np.float64).reshape(-1, 2) if np.size(landmarks) else np.zeros((0, 2))
-    if pts.shape != (68, 2):
-        raise ValueError(f"{name} must be 68 (x, y) points, got shape {np.shape(landmarks)}")
-    if not np.isfinite(pts).all():
-        raise ValueError(f"{name} contain NaN or inf")
-    h, w = size
-    margin_x, margin_y = 0.25 * w, 0.25 * h
-    if (
-        (pts[:, 0] < -margin_x).any()
-        or (pts[:, 0] > w + margin_x).any()
-        or (pts[:, 1] < -margin_y).any()
-        or (pts[:, 1] > h + margin_y).any()
-    ):
-        raise ValueError(
-            f"{name} lie outside the {w}x{h} image (x {pts[:, 0].min():.0f}..{pts[:, 0].max():.0f}, "
-            f"y {pts[:, 1].min():.0f}..{pts[:, 1].max():.0f}); do they belong to this image and size?"
-        )
-    import cv2
-
-    area = cv2.contourArea(cv2.convexHull(pts.astype(np.float32)))
-    if area < 0.01 * h * w:
-        raise ValueError(f"{name} are degenerate: their hull covers {area:.0f} px of a {w}x{h} image")
-    return pts
 
 
 class DlibLandmarks:

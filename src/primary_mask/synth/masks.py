@@ -5,19 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from primary_mask.synth.landmarks import PARTS_68
+from primary_mask.face_geometry import PARTS_68, hull_mask
 
 __all__ = ["MASK_TYPES", "blending_boundary", "deform_mask", "hull_mask", "region_mask"]
 
 MASK_TYPES = ("face", "rect4", "eyes", "mouth", "eyes_mouth")
-
-
-def hull_mask(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Filled convex hull of ``points`` (N, 2) (x, y) as a float32 (H, W) mask of 0/1 (1/16-pixel precision)."""
-    mask = np.zeros(size, np.uint8)
-    hull = cv2.convexHull(np.round(np.asarray(points) * 16).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
-    return mask.astype(np.float32)
 
 
 def region_mask(landmarks: np.ndarray, size: tuple[int, int], kind: str) -> np.ndarray:

@@ -6,21 +6,14 @@ import math
 import warnings
 from collections.abc import Sequence
 
-import cv2
-import numpy as np
 import torch
 from torchvision import tv_tensors
 
-from primary_mask.data.landmarks import PARTS_68
+from primary_mask.face_geometry import ERASE_PARTS, PARTS_68, check_68, part_mask
 from primary_mask.functional.erase import Fill
-from primary_mask.synth.masks import hull_mask
 from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase
 
 __all__ = ["ERASE_PARTS", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
-
-# The parts Table IV erases, each one or more convex polygons of the 68-point layout (PARTS_68).
-ERASE_PARTS = {"eyes": ("left_eye", "right_eye"), "nose": ("nose",), "mouth": ("mouth",)}
-
 
 def __getattr__(name: str):
     if name == "FACE_PARTS_68":
@@ -106,25 +99,15 @@ class LandmarkRegionErase(MaskErase):
         self.parts, self.margin = tuple(parts), float(margin)
 
     def check_source(self, source):
-        xy = source.reshape(-1, 2)
-        if xy.shape[0] not in (0, 68):
-            raise ValueError(f"LandmarkRegionErase needs 68 landmarks (or none), got {xy.shape[0]}")
-        if not bool(torch.isfinite(xy).all()):
-            raise ValueError("landmarks contain NaN or inf")
+        check_68(source.detach().cpu(), "LandmarkRegionErase's KeyPoints", allow_empty=True)
 
     def make_mask(self, source, size, u, generator):
         xy = source.reshape(-1, 2)
         part = self.parts[min(int(u * len(self.parts)), len(self.parts) - 1)]
         if xy.shape[0] == 0:  # a face without landmarks: nothing to erase
             return {"part": part, "mask": torch.zeros(size, dtype=torch.bool)}
-        xy = xy.detach().cpu().double().numpy()
-        polygons = [xy[PARTS_68[polygon]] for polygon in ERASE_PARTS[part]]
-        canvas = np.maximum.reduce([hull_mask(pts, size) for pts in polygons]).astype(np.uint8)
-        extent = max(float(np.ptp(pts, axis=0).max()) for pts in polygons)
-        grow = int(round(self.margin * extent))
-        if grow > 0:
-            canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-        return {"part": part, "mask": torch.from_numpy(canvas.astype(bool))}
+        mask = part_mask(xy.detach().cpu().double().numpy(), size, part, self.margin)
+        return {"part": part, "mask": torch.from_numpy(mask)}
 
 
 class StaticRegionErase(PrimaryRegionErase):
