@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 import cv2
 import numpy as np
 
-from primary_mask.store.format import write_atomic
+from primary_mask._files import write_atomic
 
 __all__ = [
     "MaskFolder",
@@ -35,6 +35,7 @@ __all__ = [
     "RULE",
     "manipulation_mask",
     "read_pairs",
+    "write_mask_tables",
     "write_masks",
 ]
 
@@ -42,6 +43,7 @@ __all__ = [
 RULE = {"border": 12, "align_max": 6.0, "max_shift": 2, "shift_margin": 0.2, "sigma": 2.0, "threshold": 15.0}
 
 STATUSES = ("aligned", "misaligned", "missing")
+MASK_COLUMNS = ("fake", "real", "status", "reason", "border_diff", "shift_x", "shift_y", "coverage")
 
 
 @dataclass(frozen=True)
@@ -263,14 +265,20 @@ def write_masks(
         report.aligned += 1
         report.coverage.append(share)
         rows.append([pair.fake, pair.real, "aligned", "", f"{result.border_diff:.2f}", 0, 0, f"{share:.5f}"])
-    lines = [["fake", "real", "status", "reason", "border_diff", "shift_x", "shift_y", "coverage"], *rows]
-    text = "\n".join(",".join(_csv_field(v) for v in row) for row in lines) + "\n"
-    report.table = out / "masks.csv"
-    _atomic_write(report.table, text.encode())
     counts = {"aligned": report.aligned, "misaligned": report.misaligned, "missing": report.missing}
-    report.rule = out / "masks.json"
-    _atomic_write(report.rule, json.dumps({"rule": params, "images": str(images), "counts": counts}, indent=1).encode())
+    report.table, report.rule = write_mask_tables(out, rows, {"rule": params, "images": str(images), "counts": counts})
     return report
+
+
+def write_mask_tables(out: str | Path, rows: Iterable[Sequence[object]], info: dict) -> tuple[Path, Path]:
+    """Write a mask folder's two tables: ``OUT/masks.csv`` (one row a pair, the columns of ``MASK_COLUMNS``; what
+    ``MaskFolder`` users and ``primary-mask masks-store`` read) and ``OUT/masks.json`` (``info``: the rule or the
+    settings that made the masks, and the counts). Each atomically; returns their paths."""
+    out = Path(out)
+    text = "\n".join(",".join(_csv_field(v) for v in row) for row in [MASK_COLUMNS, *rows]) + "\n"
+    _atomic_write(out / "masks.csv", text.encode())
+    _atomic_write(out / "masks.json", json.dumps(info, indent=1).encode())
+    return out / "masks.csv", out / "masks.json"
 
 
 def _csv_field(value: object) -> str:

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from primary_mask._files import write_atomic
+
 FORMAT = "primary-mask-store"
 FORMAT_VERSION = 1
 DTYPES = {"uint8": ("U8", np.uint8), "float16": ("F16", np.float16)}
@@ -30,22 +32,6 @@ DTYPES = {"uint8": ("U8", np.uint8), "float16": ("F16", np.float16)}
 
 class StoreError(ValueError):
     """A store on disk is missing, incompatible or damaged; the message names the file."""
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all: a temporary file beside it, fsync, rename; the temporary file is
-    removed if anything fails (a full disk, a signal). Mode 0666 less the umask (``open`` honours it, unlike
-    ``tempfile.mkstemp`` or safetensors' ``save_file``, which make 0600 files)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

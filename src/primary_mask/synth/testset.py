@@ -80,11 +80,10 @@ def write_pseudo_fake_set(
     """
     from tqdm import tqdm
 
+    from primary_mask._files import describe_difference, write_atomic
     from primary_mask.data.image_list import list_folder
     from primary_mask.data.io import read_rgb
     from primary_mask.data.landmarks import LandmarkFolder
-    from primary_mask.store.format import write_atomic
-    from primary_mask.store.settings import describe_difference
 
     synths = list(synths)
     unknown = [s for s in synths if s not in SYNTHS]
@@ -106,9 +105,8 @@ def write_pseudo_fake_set(
     report = PseudoFakeSetReport(manifest=manifest_path)
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        diff = describe_difference(old.get("settings", {}), settings)
+        diff = describe_difference(old.get("settings", {}), settings, holder="the set")
         if diff:
-            diff = diff.replace("the store has", "the set has")
             raise ValueError(
                 f"{out} holds a pseudo-fake set written with other settings ({diff}); "
                 "write it into another folder, or rerun with the settings of its manifest.json"
