@@ -1,5 +1,5 @@
 """The ``primary-mask`` command line: bake, merge, verify, inspect, stats, masks, masks-store, score, landmarks,
-synth-grid, synth-set, demo."""
+synth-grid, synth-set, shortcut-set, demo."""
 
 from __future__ import annotations
 
@@ -220,6 +220,33 @@ def _synth_set(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     print(f"test set {args.out} (manifest {report.manifest}); evaluate with --test NAME={args.out}")
+    return 0
+
+
+def _shortcut_set(args: argparse.Namespace) -> int:
+    from primary_mask.synth.shortcut import write_shortcut_set
+
+    report = write_shortcut_set(
+        args.images,
+        args.landmarks,
+        args.out,
+        n_train=args.n_train,
+        n_val=args.n_val,
+        n_test=args.n_test,
+        size=args.size,
+        seed=args.seed,
+        general_strength=args.general_strength,
+        shortcut=args.shortcut,
+        shortcut_strength=args.shortcut_strength,
+        part=args.part,
+        grow=args.grow,
+        progress=not args.quiet,
+    )
+    print(report.summary())
+    print(
+        f"train on {args.out}/train (val {args.out}/val), test on {args.out}/test-both, test-general and "
+        f"test-shortcut; shortcut masks in {args.out}/masks/shortcut (manifest {report.manifest})"
+    )
     return 0
 
 
@@ -463,6 +490,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ss.add_argument("--quiet", action="store_true", help="no progress bar")
     ss.set_defaults(func=_synth_set)
+
+    from primary_mask.synth.shortcut import SHORTCUT_KINDS, SHORTCUT_PARTS
+
+    sc = sub.add_parser(
+        "shortcut-set",
+        help="the shortcut benchmark: fakes with a general self-blend trace and a local shortcut, written once",
+    )
+    sc.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
+    sc.add_argument("--landmarks", required=True, help="folder of <key>.npy landmarks (primary-mask landmarks)")
+    sc.add_argument("--out", required=True, help="folder written once; a rerun with the same settings is a no-op")
+    sc.add_argument("--n-train", type=int, default=2000, help="train faces, one real and one fake each (default: 2000)")
+    sc.add_argument("--n-val", type=int, default=400, help="val faces (default: 400)")
+    sc.add_argument("--n-test", type=int, default=600, help="test faces, shared by the three tests (default: 600)")
+    sc.add_argument("--size", type=int, default=128, help="side of the written images in px (default: 128)")
+    sc.add_argument("--seed", type=int, default=0, help="draws the faces and the blends (default: 0)")
+    sc.add_argument(
+        "--general-strength",
+        type=float,
+        default=1.0,
+        help="share of the self-blend's change kept in every pixel, in (0, 1] (default: %(default)s: SBI as is)",
+    )
+    sc.add_argument(
+        "--shortcut", choices=SHORTCUT_KINDS, default="checker", help="the local artifact (default: checker)"
+    )
+    sc.add_argument(
+        "--shortcut-strength",
+        type=float,
+        default=0.03,
+        help="in (0, 1]: checker amplitude (share of the value range), upsample mixing weight, or hue turn "
+        "(x 180 degrees) (default: %(default)s)",
+    )
+    sc.add_argument("--part", choices=SHORTCUT_PARTS, default="nose", help="the facial part it sits on (default: nose)")
+    sc.add_argument("--grow", type=float, default=1.2, help="the part's box, its sides scaled by this (default: 1.2)")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.set_defaults(func=_shortcut_set)
 
     d = sub.add_parser("demo", help="the whole static stage on drawn faces, then the erase grid")
     d.add_argument("--out", default="demo_out", help="output folder")
