@@ -1,4 +1,4 @@
-"""PrimaryRegionErase inside albumentations pipelines: the map moves with the image, erased pixels are the ones
+"""AlbumentationsPrimaryRegionErase inside albumentations pipelines: the map moves with the image, erased pixels are the ones
 the map marks on the same content."""
 
 import math
@@ -10,7 +10,7 @@ import torch
 
 A = pytest.importorskip("albumentations")
 
-from primary_mask.albumentations import PrimaryRegionErase, map_for_image  # noqa: E402
+from primary_mask.transforms.albumentations import AlbumentationsPrimaryRegionErase, map_for_image  # noqa: E402
 from primary_mask.functional import refine_mask  # noqa: E402
 
 H, W = 48, 64
@@ -32,7 +32,7 @@ def scene(seed=0):
 
 def run(transforms, seed, alpha_range=(0.3, 0.9), fill=0):
     image, witness, primary = scene(seed)
-    erase = PrimaryRegionErase(p=1.0, alpha_range=alpha_range, fill=fill)
+    erase = AlbumentationsPrimaryRegionErase(p=1.0, alpha_range=alpha_range, fill=fill)
     aug = A.Compose([*transforms, erase], additional_targets={"primary_map": "mask", "witness": "mask"}, seed=seed)
     out = aug(image=image, primary_map=primary, witness=witness, primary_erased=False)
     return out, erase.get_applied_params()["alpha"], primary
@@ -88,7 +88,8 @@ def test_hand_built_case_equals_refine_mask():
     expected = np.zeros((4, 5), bool)
     expected[1, 1] = expected[2, 2] = expected[1, 2] = True
     aug = A.Compose(
-        [PrimaryRegionErase(p=1.0, alpha_range=(0.5, 0.5), fill=(1, 2, 3))], additional_targets={"primary_map": "mask"}
+        [AlbumentationsPrimaryRegionErase(p=1.0, alpha_range=(0.5, 0.5), fill=(1, 2, 3))],
+        additional_targets={"primary_map": "mask"},
     )
     out = aug(image=image, primary_map=primary)
     erased = (out["image"] != 90).any(-1)
@@ -102,7 +103,7 @@ def test_seeded_by_compose_and_p():
     image = image.astype(np.float32) / 255
 
     def pipeline(seed):
-        erase = PrimaryRegionErase(p=0.5, alpha_range=(0.2, 1.0), fill="uniform")
+        erase = AlbumentationsPrimaryRegionErase(p=0.5, alpha_range=(0.2, 1.0), fill="uniform")
         return A.Compose([A.HorizontalFlip(), erase], additional_targets={"primary_map": "mask"}, seed=seed)
 
     def outputs(aug):
@@ -115,7 +116,7 @@ def test_seeded_by_compose_and_p():
     assert 8 <= sum(flags) <= 32  # p = 0.5 over 40 draws
     for x in a:  # uniform noise in [0, 1) on erased pixels, float32 kept
         assert x["image"].dtype == np.float32 and 0 <= x["image"].min() and x["image"].max() <= 1
-    never = A.Compose([PrimaryRegionErase(p=0.0)], additional_targets={"primary_map": "mask"})
+    never = A.Compose([AlbumentationsPrimaryRegionErase(p=0.0)], additional_targets={"primary_map": "mask"})
     out = never(image=image, primary_map=primary, primary_erased=False)
     assert np.array_equal(out["image"], image) and out["primary_erased"] is False
 
@@ -123,7 +124,9 @@ def test_seeded_by_compose_and_p():
 def test_linear_mask_interpolation_and_grayscale():
     image, _, primary = scene()
     gray = np.ascontiguousarray(image[..., 0])
-    erase = PrimaryRegionErase(p=1.0, alpha_range=(0.5, 0.5), fill=255)  # gray holds x < 64: 255 is only fill
+    erase = AlbumentationsPrimaryRegionErase(
+        p=1.0, alpha_range=(0.5, 0.5), fill=255
+    )  # gray holds x < 64: 255 is only fill
     aug = A.Compose(
         [A.Resize(96, 128), erase], additional_targets={"primary_map": "mask"}, mask_interpolation=cv2.INTER_LINEAR
     )
@@ -137,7 +140,9 @@ def test_linear_mask_interpolation_and_grayscale():
 def test_map_of_another_size_is_an_error_and_map_for_image_resizes():
     image, _, primary = scene()
     small = cv2.resize(primary, (16, 12), interpolation=cv2.INTER_AREA)
-    aug = A.Compose([PrimaryRegionErase(p=1.0)], additional_targets={"primary_map": "mask"}, is_check_shapes=False)
+    aug = A.Compose(
+        [AlbumentationsPrimaryRegionErase(p=1.0)], additional_targets={"primary_map": "mask"}, is_check_shapes=False
+    )
     with pytest.raises(ValueError, match=r"primary_map is 12x16 but the image is 48x64.*map_for_image"):
         aug(image=image, primary_map=small)
     resized = map_for_image(torch.from_numpy(small), image)
@@ -171,7 +176,9 @@ def _reseed(worker_id):
 def test_documented_worker_reseeding_reaches_the_erase():
     def draws(worker_init_fn):
         aug = A.Compose(
-            [PrimaryRegionErase(p=1.0, alpha_range=(0.0, 1.0))], additional_targets={"primary_map": "mask"}, seed=137
+            [AlbumentationsPrimaryRegionErase(p=1.0, alpha_range=(0.0, 1.0))],
+            additional_targets={"primary_map": "mask"},
+            seed=137,
         )
         loader = torch.utils.data.DataLoader(_Erased(aug), num_workers=2, worker_init_fn=worker_init_fn)
         return [int(x) for x in loader]  # worker 0 gives samples 0 and 2, worker 1 samples 1 and 3
@@ -180,3 +187,16 @@ def test_documented_worker_reseeding_reaches_the_erase():
     assert same[0] == same[1] and same[2] == same[3]  # albumentations alone: both workers replay one sequence
     reseeded = draws(_reseed)
     assert (reseeded[0], reseeded[2]) != (reseeded[1], reseeded[3])
+
+
+def test_an_undeclared_map_target_is_refused_not_left_behind_by_the_flip():
+    """Without additional_targets the flip moves the image and not the map: the erase would hit other content."""
+    image, _, primary = scene()
+    aug = A.Compose([A.HorizontalFlip(p=1.0), AlbumentationsPrimaryRegionErase(p=1.0)])
+    with pytest.raises(ValueError, match=r"'primary_map' is not declared as a mask.*additional_targets="):
+        aug(image=image, primary_map=primary)
+    alone = AlbumentationsPrimaryRegionErase(p=1.0, alpha_range=(1.0, 1.0))
+    with pytest.raises(ValueError, match="add_targets"):
+        alone(image=image, primary_map=primary)
+    alone.add_targets({"primary_map": "mask"})
+    assert (alone(image=image, primary_map=primary)["image"][primary > 0] == 0).all()

@@ -31,6 +31,13 @@ def check_alpha_range(alpha_range: Sequence[float], name: str = "alpha_range") -
     return lo, hi
 
 
+def check_image_batch(images: torch.Tensor, name: str = "images") -> None:
+    """``images`` must be a ``(B, C, H, W)`` tensor: ``ValueError`` naming its shape (or type) otherwise."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"{name} must be a (B, C, H, W) tensor, got {shape}")
+
+
 def check_map_dtype_rank(maps: torch.Tensor, name: str, ranks: tuple[int, ...]) -> None:
     """Maps must be a uint8 or floating tensor of one of the allowed ranks (values are checked elsewhere)."""
     if not isinstance(maps, torch.Tensor):

@@ -12,7 +12,7 @@ from numbers import Number
 import torch
 import torch.nn.functional as nnf
 
-from primary_mask._checks import check_alpha, check_map_dtype_rank
+from primary_mask._checks import check_alpha, check_image_batch, check_map_dtype_rank
 from primary_mask.functional.refine import refine_mask
 
 __all__ = [
@@ -178,9 +178,7 @@ def primary_region_erase(
     if applied is not None:
         warnings.warn("primary_region_erase(applied=...) is deprecated; pass selected=...", DeprecationWarning, 2)
         selected = applied if selected is None else selected
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must be a (B, C, H, W) tensor, got {shape}")
+    check_image_batch(images)
     check_map_dtype_rank(maps, "maps", ranks=(3, 4))
     if maps.ndim == 4:
         if maps.shape[1] != 1:

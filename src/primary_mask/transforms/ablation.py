@@ -15,6 +15,7 @@ from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase
 
 __all__ = ["ERASE_PARTS", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
 
+
 def __getattr__(name: str):
     if name == "FACE_PARTS_68":
         warnings.warn(
@@ -118,4 +119,4 @@ class StaticRegionErase(PrimaryRegionErase):
         super().__init__(p, (1.0, 1.0), fill, generator, inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}, fill={self.fill!r}, inplace={self.inplace}"
+        return MaskErase.extra_repr(self)  # no alpha range: alpha is always 1

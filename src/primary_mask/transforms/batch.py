@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from primary_mask._checks import check_alpha_range, check_probability
-from primary_mask.functional.erase import Fill, check_fill, primary_region_erase
+from primary_mask._checks import check_image_batch
+from primary_mask.functional.erase import Fill, primary_region_erase
+from primary_mask.transforms.settings import EraseSettings
 
 __all__ = ["EraseParams", "BatchPrimaryRegionErase"]
 
@@ -67,8 +68,9 @@ class BatchPrimaryRegionErase(nn.Module):
       ``return_params=True``; ``params.erased`` feeds :func:`~primary_mask.prle_loss_weights` (Eq. 13).
 
     Sample ``i`` equals :class:`~primary_mask.PrimaryRegionErase` applied to it with the same decision and
-    alpha: both reach :func:`~primary_mask.functional.primary_region_erase`'s kernels. Parameters are drawn on the
-    images' device from ``generator`` (or the global RNG).
+    alpha: both reach :func:`~primary_mask.functional.primary_region_erase`'s kernels. Parameters and noise fills
+    are drawn on the images' device from ``generator``: the one given to ``forward``, else the one given to
+    ``__init__`` (where :class:`~primary_mask.PrimaryRegionErase` takes it), else torch's global RNG.
     """
 
     def __init__(
@@ -77,16 +79,30 @@ class BatchPrimaryRegionErase(nn.Module):
         alpha_range: Sequence[float] = (0.0, 1.0),
         fill: Fill = 0,
         inplace: bool = False,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.p = check_probability(p, "p")
-        self.alpha_range = check_alpha_range(alpha_range)
-        self.fill = check_fill(fill)
+        self.settings = EraseSettings(p, alpha_range, fill)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        self.generator = generator
         self.inplace = bool(inplace)
         self.last_params: EraseParams | None = None
 
+    @property
+    def p(self) -> float:
+        return self.settings.p
+
+    @property
+    def alpha_range(self) -> tuple[float, float]:
+        return self.settings.alpha_range
+
+    @property
+    def fill(self) -> Fill:
+        return self.settings.fill
+
     def extra_repr(self) -> str:
-        return f"p={self.p}, alpha_range={self.alpha_range}, fill={self.fill!r}, inplace={self.inplace}"
+        return f"{self.settings.describe()}, inplace={self.inplace}"
 
     def draw_params(
         self,
@@ -95,10 +111,10 @@ class BatchPrimaryRegionErase(nn.Module):
         generator: torch.Generator | None = None,
     ) -> EraseParams:
         """Draw ``selected ~ Bernoulli(p)`` and ``alpha ~ U(alpha_range)`` for each of ``batch_size`` samples."""
+        generator = generator if generator is not None else self.generator
         gen_device = generator.device if generator is not None else device
         draws = torch.rand((2, batch_size), generator=generator, device=gen_device, dtype=torch.float64)
-        lo, hi = self.alpha_range
-        return EraseParams(selected=(draws[0] < self.p).to(device), alpha=(lo + (hi - lo) * draws[1]).to(device))
+        return EraseParams(selected=(draws[0] < self.p).to(device), alpha=self.settings.alpha(draws[1]).to(device))
 
     def forward(
         self,
@@ -108,9 +124,8 @@ class BatchPrimaryRegionErase(nn.Module):
         return_params: bool = False,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, EraseParams]:
-        if not isinstance(images, torch.Tensor) or images.ndim != 4:
-            shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-            raise ValueError(f"images must be a (B, C, H, W) tensor, got {shape}")
+        check_image_batch(images)
+        generator = generator if generator is not None else self.generator
         b = images.shape[0]
         if params is None:
             params = self.draw_params(b, images.device, generator)

@@ -13,9 +13,9 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2._utils import is_pure_tensor
 
-from primary_mask._checks import check_alpha_range, check_probability
 from primary_mask._random import WorkerAwareGenerator
-from primary_mask.functional.erase import Fill, check_fill, erase, make_fill, primary_region_mask
+from primary_mask.functional.erase import Fill, erase, make_fill, primary_region_mask
+from primary_mask.transforms.settings import EraseSettings
 from primary_mask.tv_tensors import EraseFlag, PrimaryMap
 
 __all__ = ["MaskErase", "PrimaryRegionErase"]
@@ -41,16 +41,33 @@ class MaskErase(v2.Transform):
     needs_label = "exactly one PrimaryMap"
     source_hint = "call it as t(image, PrimaryMap(map)) or wrap your dataset with primary_mask.with_primary_maps"
 
-    def __init__(self, p: float, fill: Fill, generator: torch.Generator | None, inplace: bool) -> None:
+    def __init__(
+        self,
+        p: float,
+        fill: Fill,
+        generator: torch.Generator | None,
+        inplace: bool,
+        alpha_range: Sequence[float] = (0.0, 1.0),
+    ) -> None:
         super().__init__()
-        self.p = check_probability(p, "p")
-        self.fill = check_fill(fill)
+        self.settings = EraseSettings(p, alpha_range, fill)
         self._rng = WorkerAwareGenerator(generator)
         self.inplace = bool(inplace)
 
     @property
+    def p(self) -> float:
+        return self.settings.p
+
+    @property
+    def fill(self) -> Fill:
+        return self.settings.fill
+
+    @property
     def generator(self) -> torch.Generator | None:
         return self._rng.generator
+
+    def extra_repr(self) -> str:
+        return f"{self.settings.describe(alpha=False)}, inplace={self.inplace}"
 
     def make_mask(
         self, source: torch.Tensor, size: tuple[int, int], u: float, generator: torch.Generator | None
@@ -69,7 +86,7 @@ class MaskErase(v2.Transform):
             raise TypeError(
                 f"{type(self).__name__} got a numpy array: it erases torch tensors and PIL images. Put v2.ToImage() "
                 "first (HWC uint8 arrays become (C, H, W) images), or, in an albumentations pipeline, use "
-                "primary_mask.albumentations.PrimaryRegionErase"
+                "primary_mask.transforms.albumentations.AlbumentationsPrimaryRegionErase"
             )
         return super().forward(*inputs)
 
@@ -169,15 +186,17 @@ class PrimaryRegionErase(MaskErase):
         generator: torch.Generator | None = None,
         inplace: bool = False,
     ) -> None:
-        super().__init__(p, fill, generator, inplace)
-        self.alpha_range = check_alpha_range(alpha_range)
+        super().__init__(p, fill, generator, inplace, alpha_range)
+
+    @property
+    def alpha_range(self) -> tuple[float, float]:
+        return self.settings.alpha_range
 
     def extra_repr(self) -> str:
-        return f"p={self.p}, alpha_range={self.alpha_range}, fill={self.fill!r}, inplace={self.inplace}"
+        return f"{self.settings.describe()}, inplace={self.inplace}"
 
     def make_mask(self, source, size, u, generator):
-        lo, hi = self.alpha_range
-        alpha = lo + (hi - lo) * u
+        alpha = self.settings.alpha(u)
         return {"alpha": alpha, "mask": primary_region_mask(source, size, alpha)[0]}
 
 

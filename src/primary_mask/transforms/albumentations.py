@@ -1,16 +1,16 @@
-"""PRLE inside an albumentations pipeline (``pip install primary-mask[albumentations]``; tested with
-albumentations 2.0.8).
+"""PRLE inside an albumentations pipeline (``pip install primary-mask[albumentations]``).
 
 The primary map travels as an extra *mask* target, so every geometric transform of the pipeline moves it
-with the image; :class:`PrimaryRegionErase` then erases the image with this library's kernels
+with the image; :class:`AlbumentationsPrimaryRegionErase` then erases the image with this library's kernels
 (:func:`primary_mask.functional.refine_mask`, :func:`~primary_mask.functional.make_fill`,
 :func:`~primary_mask.functional.erase`)::
 
     import albumentations as A
-    from primary_mask.albumentations import PrimaryRegionErase, map_for_image
+    from primary_mask.transforms.albumentations import AlbumentationsPrimaryRegionErase, map_for_image
 
+    erase = AlbumentationsPrimaryRegionErase(p=0.5, alpha_range=(0.5, 1.0))
     aug = A.Compose(
-        [A.HorizontalFlip(), A.RandomResizedCrop((224, 224)), PrimaryRegionErase(p=0.5, alpha_range=(0.5, 1.0))],
+        [A.HorizontalFlip(), A.RandomResizedCrop((224, 224)), erase],
         additional_targets={"primary_map": "mask"},
         mask_interpolation=cv2.INTER_LINEAR,  # optional: smooth float maps (albumentations' default is nearest)
         seed=137,
@@ -38,14 +38,14 @@ try:
     import albumentations as A
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "primary_mask.albumentations needs albumentations: pip install 'primary-mask[albumentations]'"
+        "primary_mask.transforms.albumentations needs albumentations: pip install 'primary-mask[albumentations]'"
     ) from e
 
-from primary_mask._checks import check_alpha_range, check_probability
-from primary_mask.functional import check_fill, erase, make_fill, refine_mask, resize_maps
+from primary_mask.functional import erase, make_fill, refine_mask, resize_maps
 from primary_mask.functional.erase import Fill
+from primary_mask.transforms.settings import EraseSettings
 
-__all__ = ["PrimaryRegionErase", "map_for_image"]
+__all__ = ["AlbumentationsPrimaryRegionErase", "map_for_image"]
 
 
 def map_for_image(primary_map: Any, image: np.ndarray) -> np.ndarray:
@@ -62,7 +62,7 @@ def map_for_image(primary_map: Any, image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out.numpy(), dtype=np.float32)
 
 
-class PrimaryRegionErase(A.DualTransform):
+class AlbumentationsPrimaryRegionErase(A.DualTransform):
     """Erase the ``floor(alpha * |V|)`` most attended pixels of the primary map (PRLE, Eq. 9-12), as
     :class:`primary_mask.PrimaryRegionErase`, inside ``A.Compose``.
 
@@ -72,9 +72,9 @@ class PrimaryRegionErase(A.DualTransform):
         fill: a number or per-channel tuple (in the image's scale: 0..255 for uint8, [0, 1] for float32),
             ``"uniform"``, ``"normal"`` or ``"mean"`` as in :func:`primary_mask.functional.make_fill`; noise is
             drawn from a ``torch.Generator`` seeded by the pipeline's ``random_generator``, so ``A.Compose(...,
-            seed=s)`` reproduces it. (Albumentations 2.0.8 does not reseed DataLoader workers: with or
-            without a seed, every worker replays the same draws, for all its transforms, unless a
-            ``worker_init_fn`` calls ``aug.set_random_seed(s + worker_id)``.)
+            seed=s)`` reproduces it. Albumentations does not reseed DataLoader workers: every worker replays the
+            same draws, for all its transforms, unless a ``worker_init_fn`` calls ``aug.set_random_seed(s +
+            worker_id)``.
         map_key: the name of the map target (declare it as ``additional_targets={map_key: "mask"}``).
         flag_key: when the call passes this key (e.g. ``primary_erased=False``), it comes back True if pixels
             were erased (for the loss weight gamma, Eq. 13).
@@ -97,9 +97,9 @@ class PrimaryRegionErase(A.DualTransform):
         flag_key: str = "primary_erased",
         p: float = 0.5,
     ) -> None:
-        super().__init__(p=check_probability(p, "p"))
-        self.alpha_range = check_alpha_range(alpha_range)
-        self.fill = check_fill(fill)
+        self.settings = EraseSettings(p, alpha_range, fill)
+        super().__init__(p=self.settings.p)
+        self.alpha_range, self.fill = self.settings.alpha_range, self.settings.fill  # albumentations' serialisation
         self.map_key = map_key
         self.flag_key = flag_key
 
@@ -120,6 +120,15 @@ class PrimaryRegionErase(A.DualTransform):
         return target
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        if self._additional_targets.get(self.map_key) != "mask":
+            # Undeclared, the map is passed through by every other transform: a flip would move the image and not
+            # the map, and the erase would land on other content.
+            raise ValueError(
+                f"{type(self).__name__}: the map target {self.map_key!r} is not declared as a mask, so the "
+                f"pipeline's geometric transforms would not move it with the image; pass "
+                f"additional_targets={{{self.map_key!r}: 'mask'}} to A.Compose (or call "
+                f".add_targets({{{self.map_key!r}: 'mask'}}) on a transform used alone)"
+            )
         image, primary = data["image"], data[self.map_key]
         if not isinstance(primary, np.ndarray) or primary.ndim != 2:
             shape = getattr(primary, "shape", type(primary).__name__)
@@ -128,10 +137,9 @@ class PrimaryRegionErase(A.DualTransform):
             raise ValueError(
                 f"{self.map_key} is {primary.shape[0]}x{primary.shape[1]} but the image is "
                 f"{image.shape[0]}x{image.shape[1]}: resize the map to the image before A.Compose "
-                "(primary_mask.albumentations.map_for_image)"
+                "(primary_mask.transforms.albumentations.map_for_image)"
             )
-        lo, hi = self.alpha_range
-        alpha = self.py_random.uniform(lo, hi)
+        alpha = self.settings.alpha(self.py_random.random())
         mask = refine_mask(torch.from_numpy(np.ascontiguousarray(primary)), alpha)
         seed = int(self.random_generator.integers(0, 2**63 - 1))
         return {"alpha": alpha, "erase_mask": mask, "fill_seed": seed, "erased": bool(mask.any())}
