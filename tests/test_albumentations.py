@@ -1,5 +1,5 @@
-"""AlbumentationsPrimaryRegionErase inside albumentations pipelines: the map moves with the image, erased pixels are the ones
-the map marks on the same content."""
+"""AlbumentationsPrimaryRegionErase in albumentations pipelines: the map moves with the image, erased pixels are
+the ones the map marks on the same content."""
 
 import math
 
@@ -10,8 +10,8 @@ import torch
 
 A = pytest.importorskip("albumentations")
 
-from primary_mask.transforms.albumentations import AlbumentationsPrimaryRegionErase, map_for_image  # noqa: E402
 from primary_mask.functional import refine_mask  # noqa: E402
+from primary_mask.transforms.albumentations import AlbumentationsPrimaryRegionErase, map_for_image  # noqa: E402
 
 H, W = 48, 64
 NEAREST = {"interpolation": cv2.INTER_NEAREST, "mask_interpolation": cv2.INTER_NEAREST}
