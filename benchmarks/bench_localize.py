@@ -129,7 +129,7 @@ def bench_fusion(cams: torch.Tensor, rounds_n: int = 5) -> dict:
     # Rounds of (25 calls of ours, one numpy loop, 25 calls of ours, one Python loop, 25 calls of ours): this
     # shared machine drifts by up to 50% within a minute, so each ratio is taken within a round, against the
     # middle of the three medians of ours around the loops; medians over the rounds are reported.
-    fuse = lambda: fuse_maps(cams.unsqueeze(1), "neighboring", band_value="max")  # noqa: E731
+    fuse = lambda: fuse_maps(cams.unsqueeze(1), "neighboring", 0.3, 0.1, band_value="max")  # noqa: E731
     fuse()
     rounds = []
     for _ in range(rounds_n):

@@ -43,7 +43,7 @@ def main() -> None:
     for i in range(args.rows):
         face, cams = draw_face(192, args.seed + i), synthetic_cams(args.seed + i)
         for band_value in ("mean", "max"):
-            fused = fuse_maps(cams, band_value=band_value)[0]
+            fused = fuse_maps(cams, tau1=0.3, tau2=0.1, band_value=band_value)[0]  # the paper's thresholds
             rows.append(erase_row(face, (fused / fused.max().clamp_min(1e-12)).numpy(), ALPHAS))
     titles = ["face", "map: mean / max"] + [f"alpha={a}" for a in ALPHAS]
     print(f"wrote {write_png(args.out, labelled_grid(rows, titles))} (rows alternate band_value mean, max)")

@@ -52,12 +52,12 @@ from backbones import BACKBONES
 from common import dataset_from_spec, refuse_pseudo_test
 
 from primary_mask.cli import main as primary_mask_main
-from primary_mask.localize.names import PAPER
+from primary_mask.localize.recipe import PAPER
 
 # The runner reproduces the paper: its bake defaults are the paper's (Grad-CAM, tau1 0.3, tau2 0.1), not the library's
 # measured recipe (Grad-CAM++, 0.5, 0.3; bake's own defaults), which a config asks for with bake: {cam, tau1, tau2}.
-BAKE_DEFAULTS = {"size": 64, "fusion": "neighboring", "tau1": PAPER["tau1"], "tau2": PAPER["tau2"], "lam": 0.15}
-PAPER_CAM = PAPER["cam"]  # passed when a config sets no bake.cam (kept out of the settings: store folders keep names)
+BAKE_DEFAULTS = {"size": PAPER.size, "fusion": PAPER.fusion, "tau1": PAPER.tau1, "tau2": PAPER.tau2, "lam": PAPER.lam}
+PAPER_CAM = PAPER.cam  # passed when a config sets no bake.cam (kept out of the settings: store folders keep names)
 MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of manipulation masks
 # Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
 # Optional bake keys, in a store's settings only when a config sets them (defaults: band_value bake's own, cam the

@@ -1,4 +1,5 @@
-"""Train the localizer zoo on the training set, then bake the fused primary-region store with `primary-mask bake`.
+"""Train the localizer zoo on the training set, then bake the fused primary-region store (the library's bake job,
+`primary_mask.localize.bake.bake_store`, which `primary-mask bake` runs too).
 
 The defaults are the recipe measured in docs/results.md ("The zoo recipe"): EfficientNet-Lite0 + MobileNetV2,
 trained 3 epochs at 128 px from ImageNet weights (pass `-- --pretrained`: without it the members start from
@@ -27,8 +28,9 @@ import train
 from backbones import TIMM_NAMES
 from common import bake_items
 
-from primary_mask.cli import main as primary_mask_main
-from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, RECIPE
+from primary_mask.localize.bake import BakeFailed, BakeInterrupted, bake_store
+from primary_mask.localize.names import BAND_VALUES, CAM_NAMES
+from primary_mask.localize.recipe import RECIPE
 
 # How `primary-mask bake --model` names each backbone that can join the zoo (F3-Net cannot: not a timm or
 # torchvision model).
@@ -65,10 +67,14 @@ def main(argv=None) -> Path:
     p.add_argument("--map-size", type=int, default=64)
     p.add_argument("--fusion", default="neighboring")
     # CAM and fusion settings go to bake as given; unset, bake's own defaults (the recipe) apply
-    p.add_argument("--cam", choices=CAM_NAMES, help=f"CAM method (default: bake's, {RECIPE['cam']})")
-    p.add_argument("--tau1", type=float, help=f"fusion threshold tau1 (default: bake's, {RECIPE['tau1']})")
-    p.add_argument("--tau2", type=float, help=f"fusion threshold tau2 (default: bake's, {RECIPE['tau2']})")
-    p.add_argument("--band-value", choices=BAND_VALUES, help="neighboring fusion's band value (default: bake's, mean)")
+    p.add_argument("--cam", choices=CAM_NAMES, help=f"CAM method (default: bake's, {RECIPE.cam})")
+    p.add_argument("--tau1", type=float, help=f"fusion threshold tau1 (default: bake's, {RECIPE.tau1})")
+    p.add_argument("--tau2", type=float, help=f"fusion threshold tau2 (default: bake's, {RECIPE.tau2})")
+    p.add_argument(
+        "--band-value",
+        choices=BAND_VALUES,
+        help=f"neighboring fusion's band value (default: bake's, {RECIPE.band_value})",
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-bake", action="store_true", help="train the members and write the list only")
     args = p.parse_args(argv)
@@ -107,9 +113,8 @@ def main(argv=None) -> Path:
             raise SystemExit(f"{member}: no best.pt in {run} (validation AUC never defined?); cannot bake")
         weights = run / "weights.pth"  # the bare state dict that `bake --model NAME:CKPT` reads
         torch.save(torch.load(run / "best.pt", map_location="cpu", weights_only=True)["model"], weights)
-        models += ["--model", f"{BAKE_NAMES[member]}:{weights}"]
+        models.append(f"{BAKE_NAMES[member]}:{weights}")
     items = bake_items(args.train)
-    root = image_root(args.train)
     listing = out / "train-list.csv"
     with open(listing, "w", newline="") as fh:
         w = csv.writer(fh)
@@ -118,31 +123,19 @@ def main(argv=None) -> Path:
             w.writerow([it.key, it.label, it.video])
     if args.no_bake:
         return out / "maps"
-    settings = (("--cam", args.cam), ("--tau1", args.tau1), ("--tau2", args.tau2), ("--band-value", args.band_value))
-    given = [(flag, value) for flag, value in settings if value is not None]  # the rest: bake's defaults
-    code = primary_mask_main(
-        [
-            "bake",
-            "--images",
-            str(root),
-            "--list",
-            str(listing),
-            "--out",
-            str(out / "maps"),
-            "--size",
-            str(args.map_size),
-            "--input-size",
-            str(args.cam_size),
-            "--fusion",
-            args.fusion,
-            *[a for flag, v in given for a in (flag, str(v))],
-            "--workers",
-            str(args.workers),
-            *models,
-        ]
+    given = {"cam": args.cam, "tau1": args.tau1, "tau2": args.tau2, "band_value": args.band_value}
+    recipe = RECIPE.replace(  # unset: bake's defaults, the recipe
+        size=args.map_size,
+        input_size=args.cam_size,
+        fusion=args.fusion,
+        **{k: v for k, v in given.items() if v is not None},
     )
-    if code:
-        raise SystemExit(code)
+    try:
+        report = bake_store(items, models, out / "maps", recipe, workers=args.workers)
+    except (BakeInterrupted, BakeFailed) as stop:
+        print(stop, file=sys.stderr)
+        raise SystemExit(stop.exit_code) from None
+    print(f"{report.summary()} -> {out / 'maps'}")
     return out / "maps"
 
 

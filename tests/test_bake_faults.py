@@ -144,3 +144,59 @@ def test_kill_mid_bake_loses_at_most_the_flush_budget_and_a_rerun_takes_over_its
     assert main(["bake", *args, "--out", str(out), "--quiet"]) == 0
     assert f"{N_IMAGES - kept} maps baked, {kept} already present" in capsys.readouterr().out
     assert_same_as_reference(out, d / "reference")
+
+
+WORKER_FAILS = """
+import sys
+import primary_mask.data.images as images
+
+def fail(self, image):
+    raise RuntimeError("decoder bug in a worker")
+
+images.ZooInput.__call__ = fail  # inherited by the forked DataLoader workers
+from primary_mask.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_worker_that_raises_ends_the_bake_at_once_with_the_error_and_a_resumable_store(setup, tmp_path):
+    """A DataLoader worker that raises used to leave the process hanging at exit (its peers ignore SIGTERM)."""
+    d, args = setup
+    script = tmp_path / "fails.py"
+    script.write_text(WORKER_FAILS)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    argv = [sys.executable, str(script), "bake", *args, "--workers", "2", "--quiet", "--out", str(tmp_path / "s")]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=90)  # a hang fails here
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    first = proc.stderr.splitlines()[0]
+    assert "RuntimeError: decoder bug in a worker; 0 maps saved in" in first and "rerun the same command" in first
+    assert "DataLoader worker process" in proc.stderr  # the worker's traceback follows the one-line summary
+    assert main(["bake", *args, "--out", str(tmp_path / "s"), "--quiet"]) == 0  # the store resumes cleanly
+    assert_same_as_reference(tmp_path / "s", d / "reference")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs: a real full disk (needs root and mount; skipped otherwise)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("a real full disk needs root to mount a small tmpfs")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_saves_what_fits_and_freeing_space_resumes(setup, small_disk, capsys):
+    d, args = setup
+    out = small_disk / "store"
+    big = ["--size", "64", "--flush-every", "8", "--shard-size", "8"]  # 4 KiB a map: 64 KiB fill up part way
+    code = main(["bake", *args, *big, "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    saved = int(re.search(r"(\d+) maps saved", err).group(1))
+    assert f"the disk holding {out} is full; {saved} maps saved" in err and "free some space and rerun" in err
+    assert 0 < saved < N_IMAGES and "Traceback" not in err
+    assert len(PrimaryMapStore(out)) == saved  # what the message says is what a reader finds
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)  # space freed
+    assert main(["bake", *args, *big, "--out", str(out), "--quiet"]) == 0
+    assert len(PrimaryMapStore(out)) == N_IMAGES and verify_store(out) == ([], [])

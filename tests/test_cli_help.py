@@ -100,10 +100,11 @@ def test_cli_choices_are_the_librarys():
 
 def test_ctrl_c_before_a_command_saves_anything_is_a_short_message(monkeypatch, capsys, tmp_path):
     import primary_mask.cli as cli
+    import primary_mask.cli.store
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_verify", interrupted)
+    monkeypatch.setattr(primary_mask.cli.store, "_verify", interrupted)
     assert cli.main(["verify", str(tmp_path)]) == 130
     assert "interrupted before any work was saved" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def test_neighboring_matches_loop_on_gradcam_like_maps(gen, band_value):
     cams = gradcam_like_cams(gen)
     s = cams.mean(0)
     assert ((s >= 0.1) & (s <= 0.3)).float().mean() > 0.2  # a wide band
-    got = fuse_maps(cams, "neighboring", band_value=band_value)
+    got = fuse_maps(cams, "neighboring", 0.3, 0.1, 0.15, band_value=band_value)
     assert (got.double() - neighboring_loop(cams, 0.3, 0.1, 0.15, band_value)).abs().max() < 1e-6
     assert (got > 0).sum() > (s > 0.3).sum()  # band pixels were kept, not only the ones above tau1
 
@@ -47,7 +47,7 @@ def test_mean_band_value_never_outranks_a_core_pixel(gen):
     cams = gradcam_like_cams(gen)
     s = cams.mean(0)
     core, band = s > 0.3, (s >= 0.1) & (s <= 0.3)
-    by_mean, by_max = fuse_maps(cams, band_value="mean"), fuse_maps(cams, band_value="max")
+    by_mean, by_max = (fuse_maps(cams, tau1=0.3, tau2=0.1, band_value=b) for b in ("mean", "max"))
     assert torch.equal(by_mean[core], by_max[core]) and torch.equal(by_mean[~band], by_max[~band])
     assert by_mean[band].max() <= 0.3 < by_mean[core].min()
     assert by_max[band].max() > by_max[core].min()  # Eq. 8: some rim outranks some core pixel
@@ -60,7 +60,7 @@ def test_a_partial_erase_takes_cores_first_with_mean_and_rims_first_with_max(gen
     cams = gradcam_like_cams(gen)
     s = cams.mean(0)
     for band_value, only_cores in (("mean", True), ("max", False)):
-        fused = fuse_maps(cams, band_value=band_value)
+        fused = fuse_maps(cams, tau1=0.3, tau2=0.1, band_value=band_value)
         for i in range(fused.shape[0]):
             core = s[i] > 0.3
             alpha = 0.5 * float(core.sum()) / float((fused[i] > 0).sum())
@@ -98,8 +98,9 @@ def test_hand_computed_rim_and_core(band_value, rim):
 
 def test_band_value_defaults_to_mean():
     cams = torch.tensor([[[[0.9, 0.2, 0.0]]]])
-    assert torch.equal(fuse_maps(cams), fuse_maps(cams, band_value="mean"))
-    assert not torch.equal(fuse_maps(cams), fuse_maps(cams, band_value="max"))
+    paper = {"tau1": 0.3, "tau2": 0.1}  # 0.2 lies in this band
+    assert torch.equal(fuse_maps(cams, **paper), fuse_maps(cams, **paper, band_value="mean"))
+    assert not torch.equal(fuse_maps(cams, **paper), fuse_maps(cams, **paper, band_value="max"))
 
 
 def test_bad_input():
@@ -168,3 +169,48 @@ def test_mean_difference_equal_to_lam_is_not_kept(lam, dtype, kept):
     assert out.dtype == dtype
     assert float(out[0, 1, 1]) == (0.53125 if kept else 0.0)
     assert float(neighboring_loop(cams, 0.5, 0.125, lam, "max")[0, 1, 1]) == float(out[0, 1, 1])  # the loop agrees
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"tau1": 1.5}, r"tau1 must be in \[0, 1\]"),
+        ({"tau1": float("nan")}, "tau1 must be finite"),
+        ({"tau2": float("nan")}, "tau2 must be finite"),
+        ({"lam": -1.0}, "lam must be >= 0"),
+        ({"lam": float("inf")}, "lam must be finite"),
+        ({"tau1": -0.1, "tau2": -0.2}, r"tau1 must be in \[0, 1\]"),
+    ],
+)
+def test_every_fusion_parameter_is_checked_once_in_fuse_maps_the_recipe_the_localizer_and_bake(bad, match, tmp_path):
+    """tau1 1.5 or NaN used to fuse every map to nothing, and bake and verify reported success (issue #22)."""
+    from primary_mask import PrimaryRegionLocalizer
+    from primary_mask.cli import main
+    from primary_mask.localize.recipe import RECIPE
+
+    if "must be in" not in match:  # fuse_maps fuses values outside [0, 1] by the same rules (test above)
+        with pytest.raises(ValueError, match=match):
+            fuse_maps(torch.rand(2, 1, 4, 4), "neighboring", **{"tau1": 0.5, "tau2": 0.3, "lam": 0.15, **bad})
+    with pytest.raises(ValueError, match=match):
+        RECIPE.replace(**bad)
+    with pytest.raises(ValueError, match=match):
+        PrimaryRegionLocalizer([torch.nn.Conv2d(3, 1, 1)], device="cpu", **bad)
+    flags = [a for k, v in bad.items() for a in (f"--{k}", str(v))]
+    (tmp_path / "img" / "real").mkdir(parents=True)
+    code = main(["bake", "--images", str(tmp_path / "img"), "--model", "m", "--out", str(tmp_path / "s"), *flags])
+    assert code == 2 and not (tmp_path / "s").exists()  # refused before any file is written
+
+
+def test_the_recipe_checks_its_names_and_sizes():
+    from primary_mask.localize.recipe import RECIPE
+
+    for bad, match in (
+        ({"cam": "scorecam"}, "cam must be one of"),
+        ({"fusion": "median"}, "fusion must be one of"),
+        ({"size": 0}, "size must be a positive number of pixels"),
+        ({"input_size": -3}, "input_size must be a positive"),
+        ({"tau1": 0.2, "tau2": 0.4}, r"tau2 \(0.4\) must not exceed tau1"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            RECIPE.replace(**bad)
+    assert RECIPE.replace(fusion="average", tau1=0.2, tau2=0.4).tau2 == 0.4  # tau2 is neighboring fusion's only

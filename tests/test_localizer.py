@@ -310,10 +310,10 @@ def test_bake_cli_records_cam_normalize(tmp_path, capsys):
 
 def test_defaults_are_the_measured_recipe_and_bake_shares_them():
     from primary_mask.cli import build_parser
-    from primary_mask.localize.names import PAPER, RECIPE
+    from primary_mask.localize.recipe import PAPER, RECIPE
 
-    assert RECIPE == {"cam": "gradcam++", "tau1": 0.5, "tau2": 0.3}  # docs/results.md, "The zoo recipe"
-    assert PAPER == {"cam": "gradcam", "tau1": 0.3, "tau2": 0.1}
+    assert (RECIPE.cam, RECIPE.tau1, RECIPE.tau2) == ("gradcam++", 0.5, 0.3)  # docs/results.md, "The zoo recipe"
+    assert (PAPER.cam, PAPER.tau1, PAPER.tau2, PAPER.band_value) == ("gradcam", 0.3, 0.1, "max")
     loc = PrimaryRegionLocalizer([TinyNet()], device="cpu")
     assert (loc.cam, loc.tau1, loc.tau2, loc.band_value) == ("gradcam++", 0.5, 0.3, "mean")
     args = build_parser().parse_args(["bake", "--images", "i", "--model", "m", "--out", "o"])

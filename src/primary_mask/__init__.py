@@ -9,6 +9,7 @@ line's ``--help`` do not load torchvision models, timm, pytorch-grad-cam or matp
 import typing as _typing
 
 from primary_mask._lazy import lazy_exports
+from primary_mask._version import __version__ as __version__
 
 if _typing.TYPE_CHECKING:
     from primary_mask.data.folder import deepfake_image_folder
@@ -28,8 +29,6 @@ if _typing.TYPE_CHECKING:
         StaticRegionErase,
     )
     from primary_mask.tv_tensors import EraseFlag, PrimaryMap
-
-__version__ = "0.2.0"
 
 __all__ = [
     "BatchPrimaryRegionErase",

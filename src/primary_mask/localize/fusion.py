@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as nnf
 
 from primary_mask.localize.names import BAND_VALUES, FUSIONS
+from primary_mask.localize.recipe import RECIPE, check_fusion_params
 
 __all__ = ["BAND_VALUES", "FUSIONS", "fuse_maps"]
 
@@ -47,11 +48,11 @@ def _neighboring(cams: torch.Tensor, tau1: float, tau2: float, lam: float, band_
 
 def fuse_maps(
     cams: torch.Tensor,
-    strategy: str = "neighboring",
-    tau1: float = 0.3,
-    tau2: float = 0.1,
-    lam: float = 0.15,
-    band_value: str = "mean",
+    strategy: str = RECIPE.fusion,
+    tau1: float = RECIPE.tau1,
+    tau2: float = RECIPE.tau2,
+    lam: float = RECIPE.lam,
+    band_value: str = RECIPE.band_value,
 ) -> torch.Tensor:
     """Fuse T CAMs per image into one map.
 
@@ -63,7 +64,8 @@ def fuse_maps(
             of maps (A_j, A_k), j = k allowed, has mean over the 3x3 neighbourhood N(x) (centre included,
             clipped at the border) of |A_j(n) - A_k(x)| > lam, and then takes the value ``band_value``
             says; otherwise 0.
-        tau1, tau2, lam: thresholds, paper defaults 0.3, (release) 0.1 and 0.15; ``tau2 <= tau1``.
+        tau1, tau2, lam: finite thresholds (lam >= 0), ``tau2 <= tau1``; defaults: the measured recipe,
+            :data:`~primary_mask.localize.recipe.RECIPE` (0.5, 0.3, 0.15; the paper: 0.3, (release) 0.1, 0.15).
         band_value: the value of a kept band pixel (``"neighboring"`` only). ``"mean"`` (default): its own
             mean s (<= tau1), so it never outranks a pixel above tau1 and a partial erase (alpha < 1) takes
             the cores before their rims. ``"max"``: Eq. 8 literally, the largest A_j(n) over all maps and
@@ -72,8 +74,9 @@ def fuse_maps(
     Returns ``(B, H, W)`` float maps on the same device and dtype (>= 0 for CAMs in [0, 1]). Eq. 7-8 is
     evaluated only for the band pixels, on their gathered neighbourhoods: no loop over pixels, the same code
     on CPU and CUDA. Values outside [0, 1] are fused by the same rules.
-    Raises ``ValueError`` naming the argument for a bad shape, NaN/inf, unknown strategy or band_value, or
-    tau2 > tau1.
+    Raises ``ValueError`` naming the argument for a bad shape, NaN/inf, unknown strategy or band_value, a
+    threshold that is not finite, lam < 0, or tau2 > tau1 (:func:`~primary_mask.localize.recipe.
+    check_fusion_params`).
     """
     if not isinstance(cams, torch.Tensor) or cams.ndim != 4 or not cams.is_floating_point():
         shape = tuple(cams.shape) if isinstance(cams, torch.Tensor) else type(cams).__name__
@@ -86,8 +89,7 @@ def fuse_maps(
         raise ValueError(f"strategy must be one of {FUSIONS}, got {strategy!r}")
     if band_value not in BAND_VALUES:
         raise ValueError(f"band_value must be one of {BAND_VALUES}, got {band_value!r}")
-    if strategy == "neighboring" and tau2 > tau1:
-        raise ValueError(f"tau2 ({tau2}) must not exceed tau1 ({tau1})")
+    check_fusion_params(tau1, tau2, lam, strategy, unit_range=False)
     if strategy == "neighboring":
         return _neighboring(cams, tau1, tau2, lam, band_value)
     s = cams.amax(dim=0) if strategy == "max" else cams.mean(dim=0)

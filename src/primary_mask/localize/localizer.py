@@ -12,9 +12,10 @@ import torch.nn.functional as nnf
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
 from torch import nn
 
-import primary_mask
-from primary_mask.localize.fusion import BAND_VALUES, FUSIONS, fuse_maps
-from primary_mask.localize.names import CAM_NAMES, CAM_NORMALIZATIONS, RECIPE
+from primary_mask._version import __version__
+from primary_mask.localize.fusion import fuse_maps
+from primary_mask.localize.names import CAM_NAMES
+from primary_mask.localize.recipe import RECIPE, Recipe
 from primary_mask.localize.target_layers import default_target_layer
 from primary_mask.localize.zoo import load_model
 
@@ -90,10 +91,11 @@ class PrimaryRegionLocalizer:
         cam: ``"gradcam++"`` (default), ``"gradcam"`` (the paper's), ``"xgradcam"`` or ``"layercam"``
             (pytorch-grad-cam).
         fusion, tau1, tau2, lam, band_value: see :func:`~primary_mask.fuse_maps`. Defaults: the measured recipe
-            :data:`~primary_mask.localize.names.RECIPE` (Grad-CAM++, tau1 = 0.5, tau2 = 0.3; the paper:
-            Grad-CAM, tau1 = 0.3, tau2 = 0.1, :data:`~primary_mask.localize.names.PAPER`), lam = 0.15;
+            :data:`~primary_mask.localize.recipe.RECIPE` (Grad-CAM++, tau1 = 0.5, tau2 = 0.3; the paper:
+            Grad-CAM, tau1 = 0.3, tau2 = 0.1, :data:`~primary_mask.localize.recipe.PAPER`), lam = 0.15;
             ``band_value="max"`` is the paper's Eq. 8, the default ``"mean"`` keeps a kept band pixel's own
-            mean so rims never outrank the cores they surround.
+            mean so rims never outrank the cores they surround. All of them, ``normalize`` and ``size`` are checked
+            once, as a :class:`~primary_mask.localize.recipe.Recipe` (``self.recipe``).
         size: side of the stored maps (default 64).
         device: where the models run (default: CUDA when available, else CPU).
         batch_size: images per Grad-CAM call.
@@ -112,28 +114,21 @@ class PrimaryRegionLocalizer:
         self,
         models: Sequence[nn.Module | str],
         target_layers: Sequence[nn.Module | None] | None = None,
-        cam: str = RECIPE["cam"],
-        fusion: str = "neighboring",
-        tau1: float = RECIPE["tau1"],
-        tau2: float = RECIPE["tau2"],
-        lam: float = 0.15,
-        band_value: str = "mean",
-        size: int = 64,
+        cam: str = RECIPE.cam,
+        fusion: str = RECIPE.fusion,
+        tau1: float = RECIPE.tau1,
+        tau2: float = RECIPE.tau2,
+        lam: float = RECIPE.lam,
+        band_value: str = RECIPE.band_value,
+        size: int = RECIPE.size,
         device: str | torch.device | None = None,
         batch_size: int = 32,
         fake_class: int = 1,
-        normalize: str = "minmax",
+        normalize: str = RECIPE.normalize,
     ) -> None:
         if isinstance(models, (nn.Module, str)) or len(models) == 0:
             raise ValueError("models must be a non-empty list of nn.Modules or 'timm_name[:checkpoint]' specs")
-        if cam not in CAM_METHODS:
-            raise ValueError(f"cam must be one of {tuple(CAM_METHODS)}, got {cam!r}")
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
-        if band_value not in BAND_VALUES:
-            raise ValueError(f"band_value must be one of {BAND_VALUES}, got {band_value!r}")
-        if normalize not in CAM_NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {CAM_NORMALIZATIONS}, got {normalize!r}")
+        self.recipe = Recipe(cam, fusion, tau1, tau2, lam, band_value, normalize, int(size))
         if fake_class not in (0, 1):
             raise ValueError(f"fake_class must be 0 or 1, got {fake_class}")
         if target_layers is not None and len(target_layers) != len(models):
@@ -148,36 +143,26 @@ class PrimaryRegionLocalizer:
             (t if t is not None else default_target_layer(m))
             for m, t in zip(self.models, target_layers or [None] * len(self.models))
         ]
-        self.cam, self.fusion, self.tau1, self.tau2, self.lam = cam, fusion, tau1, tau2, lam
-        self.band_value, self.normalize = band_value, normalize
-        self.size, self.batch_size, self.fake_class = int(size), int(batch_size), fake_class
+        self.batch_size, self.fake_class = int(batch_size), fake_class
+
+    cam = property(lambda self: self.recipe.cam)
+    fusion = property(lambda self: self.recipe.fusion)
+    tau1 = property(lambda self: self.recipe.tau1)
+    tau2 = property(lambda self: self.recipe.tau2)
+    lam = property(lambda self: self.recipe.lam)
+    band_value = property(lambda self: self.recipe.band_value)
+    normalize = property(lambda self: self.recipe.normalize)
+    size = property(lambda self: self.recipe.size)
 
     def settings(self) -> dict[str, Any]:
-        """What determines the maps (stored as the store's provenance ``settings``).
-
-        ``band_value`` is recorded for ``"neighboring"`` fusion only, the one it changes. Stores baked before it
-        existed used ``"max"`` and lack the key, so their settings differ from any run's and the store writer
-        refuses to resume them: one store never mixes the two rules. ``normalize`` is recorded only when it is
-        not the default ``"minmax"``, so stores baked before it existed (all min-max) still resume.
-        """
-        settings = {
-            "models": [{k: info.get(k) for k in ("name", "checkpoint", "sha256")} for info in self.model_info],
-            "cam": self.cam,
-            "fusion": self.fusion,
-            "tau1": self.tau1,
-            "tau2": self.tau2,
-            "lam": self.lam,
-            "size": self.size,
-            "fake_class": self.fake_class,
-        }
-        if self.fusion == "neighboring":
-            settings["band_value"] = self.band_value
-        if self.normalize != "minmax":
-            settings["cam_normalize"] = self.normalize
-        return settings
+        """What determines the maps (stored as the store's provenance ``settings``): the models (name, checkpoint,
+        sha256), :meth:`Recipe.settings <primary_mask.localize.recipe.Recipe.settings>` without the input size, and
+        ``fake_class``."""
+        models = [{k: info.get(k) for k in ("name", "checkpoint", "sha256")} for info in self.model_info]
+        return {"models": models, **self.recipe.settings(input_size=False), "fake_class": self.fake_class}
 
     def provenance(self) -> dict[str, Any]:
-        return {"settings": self.settings(), "library_version": primary_mask.__version__}
+        return {"settings": self.settings(), "library_version": __version__}
 
     def model_cams(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """``(T, B, size, size)`` per-model CAMs in [0, 1], each scaled per image as ``normalize`` says."""

@@ -1,7 +1,7 @@
 """The names the localizer accepts, in a module with no imports, so that the command line can offer them as
-choices without loading torch, timm or pytorch-grad-cam."""
+choices without loading torch, timm or pytorch-grad-cam (the defaults are ``recipe.RECIPE``)."""
 
-__all__ = ["BAND_VALUES", "CAM_NAMES", "CAM_NORMALIZATIONS", "FUSIONS", "PAPER", "RECIPE"]
+__all__ = ["BAND_VALUES", "CAM_NAMES", "CAM_NORMALIZATIONS", "FUSIONS"]
 
 CAM_NAMES = ("gradcam", "gradcam++", "xgradcam", "layercam")
 """Grad-CAM variants of pytorch-grad-cam, the keys of :data:`~primary_mask.localize.CAM_METHODS`."""
@@ -15,13 +15,3 @@ FUSIONS = ("average", "max", "neighboring")
 
 BAND_VALUES = ("mean", "max")
 """Values of a kept band pixel in neighboring fusion (``fuse_maps(..., band_value=)``)."""
-
-RECIPE = {"cam": "gradcam++", "tau1": 0.5, "tau2": 0.3}
-"""The localizer's and ``bake``'s defaults: the zoo recipe measured against the real manipulation of DFDC pairs
-(``docs/results.md``, "The zoo recipe"). Grad-CAM++ ranked the manipulated pixels higher than Grad-CAM for every
-zoo member tried, and with its broader maps tau1 0.5 / tau2 0.3 keep the fused coverage near a third of the image
-(the paper's 0.3 / 0.1 gave 64%)."""
-
-PAPER = {"cam": "gradcam", "tau1": 0.3, "tau2": 0.1}
-"""The paper's settings (Grad-CAM, tau1 = 0.3; tau2 = 0.1 from the authors' release), one option away:
-``bake --cam gradcam --tau1 0.3 --tau2 0.1``."""
