@@ -22,7 +22,8 @@ Config keys (see examples/configs/*.yaml):
   bake: {size, fusion, tau1, tau2, lam, band_value, cam, input_size}    # defaults for every variant
   train: {size, epochs, batch_size, lr, args: [...]}
   backbones: [...]
-  variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]}}]
+  variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]},
+              data: {train: SPEC, val: SPEC}}]   # data: this row trains on other sets (the zoo and stores do not)
   mask: primary (PRLE), random, static (these three erase from the baked maps), landmark (from data.landmarks) or
     oracle (the true manipulation region of each aligned pair, from data.masks: `primary-mask masks-store`, erased
     whole as with static; needs missing: skip, since misaligned pairs have no mask)
@@ -70,7 +71,8 @@ CONFIG_KEYS = {
     "zoo": ("members", "size", "epochs", "batch_size", "args"),
     "bake": BAKE_KEYS,
     "train": ("size", "epochs", "batch_size", "lr", "args"),
-    "variants[]": ("name", "prle", "bake"),
+    "variants[]": ("name", "prle", "bake", "data"),
+    "variants[].data": ("train", "val"),
     "variants[].prle": ("mask", "p", "alpha_range", "fill", "gamma", "erase_on", "missing"),
     "variants[].bake": (*BAKE_KEYS, "members"),
 }
@@ -108,7 +110,7 @@ def check_keys(cfg: dict, where: str = "config") -> None:
         label = f"variants[{i}]"
         _check_keys(variant, "variants[]", label, where)
         label = f"variants[{variant.get('name', i)}]"
-        for section in ("prle", "bake"):
+        for section in ("prle", "bake", "data"):
             if variant.get(section) is not None:
                 _check_keys(variant[section], f"variants[].{section}", f"{label}.{section}", where)
 
@@ -357,13 +359,16 @@ def write_commands(cfg: dict, work: Path, settings: dict[str, dict]) -> Path:
 def train_args(
     cfg: dict, backbone: str, out: Path, variant: dict, store: Path | None, seed: int | None = None
 ) -> list[str]:
-    """train.py's arguments for one run; ``seed`` defaults to the config's first seed."""
+    """train.py's arguments for one run; ``seed`` defaults to the config's first seed. A variant's ``data.train`` /
+    ``data.val`` replace the config's for its runs (e.g. a calibration row trained on other fakes); the zoo and the
+    stores stay on the config's."""
     t = cfg["train"]
+    data = {**cfg["data"], **(variant.get("data") or {})}
     args = [
         "--train",
-        cfg["data"]["train"],
+        data["train"],
         "--val",
-        cfg["data"]["val"],
+        data["val"],
         "--backbone",
         backbone,
         "--out",
@@ -441,6 +446,8 @@ def check(cfg: dict) -> dict:
     if unknown:
         raise SystemExit(f"{cfg['name']}: unknown backbones or zoo members {unknown}")
     specs = {"data.train": cfg["data"]["train"], "data.val": cfg["data"]["val"]}
+    for v in cfg["variants"]:
+        specs.update({f"variants[{v['name']}].data.{k}": spec for k, spec in (v.get("data") or {}).items()})
     specs.update({f"data.tests.{k}": v for k, v in cfg["data"]["tests"].items()})
     summary, opened = {}, {}
     for key, spec in specs.items():

@@ -816,3 +816,24 @@ def test_the_commands_file_lists_exactly_the_calls_the_runner_makes(tmp_path, mo
     assert [c[0] for c in calls] == ["train_zoo"] + ["primary-mask"] * 3 + ["train", "evaluate"] * 8
     assert [c[1][0] for c in calls[1:4]] == ["bake", "bake", "masks-store"]
     assert "T=t dir" in calls[5][1]  # a test spec with a space survives the quoting
+
+
+def test_a_variant_trains_on_its_own_data_and_check_opens_it(tmp_path):
+    """variants[].data: a calibration row trained on other fakes (issue #23); the zoo and stores keep data.train."""
+    data = tiny_data(tmp_path / "data")
+    cfg = {
+        "name": "cal",
+        "data": {"train": str(data / "train"), "val": str(data / "val"), "tests": {"T": str(data / "test")}},
+        "zoo": {"members": ["mobilenet_v2"]},
+        "backbones": ["mobilenet_v2"],
+        "variants": [{"name": "baseline"}, {"name": "other", "data": {"train": str(data / "test"), "val": "nowhere"}}],
+    }
+    loaded = reproduce.load_config_dict(cfg)
+    base, other = (reproduce.train_args(loaded, "mobilenet_v2", tmp_path / v["name"], v, None) for v in cfg["variants"])
+    assert base[base.index("--train") + 1] == str(data / "train") and base[base.index("--val") + 1] == str(data / "val")
+    assert other[other.index("--train") + 1] == str(data / "test") and other[other.index("--val") + 1] == "nowhere"
+    with pytest.raises(SystemExit, match=r"variants\[other\].data.val = 'nowhere' cannot be read"):
+        reproduce.check(loaded)
+    cfg["variants"][1]["data"] = {"tran": "x"}
+    with pytest.raises(SystemExit, match=r"unknown key 'variants\[other\].data.tran'; did you mean 'train'"):
+        reproduce.load_config_dict(cfg)
