@@ -149,7 +149,7 @@ def test_map_of_another_size_is_an_error_and_map_for_image_resizes():
     assert resized.shape == (H, W) and resized.dtype == np.float32 and resized.flags.c_contiguous
     expected = torch.nn.functional.interpolate(torch.from_numpy(small)[None, None], size=(H, W), mode="bilinear")
     assert np.allclose(resized, expected[0, 0].numpy(), atol=1e-6)
-    assert np.allclose(map_for_image(np.full((8, 8), 255, np.uint8), image), 1.0)
+    assert np.allclose(map_for_image(np.full((8, 8), 255, np.uint8), image, baked_size=(H, W)), 1.0)  # square map
     with pytest.raises(ValueError, match="must be \\(h, w\\)"):
         map_for_image(np.zeros((2, 3, 4)), image)
 

@@ -86,10 +86,15 @@ def test_recorded_size_of_another_aspect_is_an_error_unless_stretch():
     assert bool((image == 0).all())
 
 
-def test_recorded_size_of_the_same_aspect_is_resized():
+def test_recorded_size_of_the_same_aspect_is_resized_only_when_asked():
+    """A re-crop keeps the aspect too (224 -> 200): another size is refused unless the dataset only resizes."""
     maps = SizedMaps({"a": torch.ones(16, 20)}, {"a": (128, 160)})  # the dataset resized the image to half
-    image, _ = with_primary_maps(Items(64, 80), maps, keys=lambda i: "a", transform=ERASE_ALL)[0]
+    image, _ = with_primary_maps(Items(64, 80), maps, keys=lambda i: "a", transform=ERASE_ALL, resized=True)[0]
     assert bool((image == 0).all())
+    with pytest.raises(
+        ValueError, match=r"baked from a 128x160 \(HxW\) image but the dataset gives a 64x80.*resized=True"
+    ):
+        with_primary_maps(Items(64, 80), maps, keys=lambda i: "a", transform=ERASE_ALL)[0]
 
 
 def test_square_map_of_a_square_bake_fits_a_non_square_image_it_was_baked_from():

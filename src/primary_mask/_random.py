@@ -24,6 +24,22 @@ class WorkerAwareGenerator:
         self._worker_key: tuple[int, int] | None = None
         self._worker_generator: torch.Generator | None = None
 
+    def __getstate__(self) -> dict:
+        """Pickled as the generator's seed, device and state as bytes: DataLoader workers under the ``spawn`` start
+        method receive the transform pickled, and a pickled ``torch.Generator`` travels through shared memory,
+        which fails where that is small or absent."""
+        g = self.generator
+        saved = None if g is None else (g.initial_seed(), str(g.device), g.get_state().numpy().tobytes())
+        return {"generator": saved}
+
+    def __setstate__(self, state: dict) -> None:
+        saved, generator = state["generator"], None
+        if saved is not None:
+            seed, device, rng_state = saved
+            generator = torch.Generator(device=device).manual_seed(seed)
+            generator.set_state(torch.frombuffer(bytearray(rng_state), dtype=torch.uint8))
+        self.__init__(generator)
+
     def get(self) -> torch.Generator | None:
         if self.generator is None:
             return None

@@ -13,10 +13,15 @@ from typing import Any
 
 from torchvision.datasets import ImageFolder
 
-from primary_mask.data.image_list import LABEL_NAMES, folder_video_id
+from primary_mask.data.image_list import IMAGE_SUFFIXES, LABEL_NAMES, folder_video_id
 from primary_mask.data.io import read_rgb
 
 __all__ = ["DeepfakeImageFolder", "deepfake_image_folder"]
+
+
+def is_image_file(path: str) -> bool:
+    """Whether ``path`` is one of the image files this library lists (``IMAGE_SUFFIXES``, the one list)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 def pil_rgb_loader(path: str) -> Any:
@@ -37,6 +42,7 @@ class DeepfakeImageFolder(ImageFolder):
 
     def __init__(self, root: str | Path, transform: Callable[[Any], Any] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("loader", pil_rgb_loader)
+        kwargs.setdefault("is_valid_file", is_image_file)  # the files bake lists, not ImageFolder's own list
         super().__init__(str(root), transform=transform, **kwargs)
         self.keys = [Path(os.path.relpath(path, self.root)).as_posix() for path, _ in self.samples]
         self.videos = [folder_video_id(key) for key in self.keys]

@@ -20,7 +20,9 @@ __all__ = [
     "read_list_file",
 ]
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+# The one list of image files: listing, bake and training read these (read_rgb decodes them all), and
+# deepfake_image_folder lists the same ones (torchvision's ImageFolder default list).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"})
 LABEL_NAMES = {"real": 0, "fake": 1}
 
 

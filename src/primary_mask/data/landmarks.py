@@ -11,7 +11,7 @@ import torch
 import torchvision.transforms.v2.functional as F
 from torchvision import tv_tensors
 
-from primary_mask.data.wrappers import KeyedDatasetWrapper, return_erased_arg
+from primary_mask.data.wrappers import KeyedDatasetWrapper, return_erased_arg, transformed_triple
 from primary_mask.face_geometry import PARTS_68, check_68
 from primary_mask.tv_tensors import EraseFlag
 
@@ -96,7 +96,7 @@ class LandmarkDataset(KeyedDatasetWrapper):
         points = self.load_points(self.key(index), tuple(F.get_size(image)))
         flag = EraseFlag()
         if self.transform is not None:
-            image, points, flag = self.transform(image, points, flag)
+            image, points, flag = transformed_triple(self.transform(image, points, flag), "KeyPoints")
         return pack(image, {"erased": bool(flag)} if self.return_erased else {})
 
 

@@ -13,6 +13,7 @@ import torch
 import torchvision.transforms.v2.functional as F
 from torch.utils.data import Dataset
 
+from primary_mask.functional.align import check_map_fits
 from primary_mask.functional.erase import resize_maps
 from primary_mask.tv_tensors import EraseFlag, PrimaryMap
 
@@ -61,6 +62,33 @@ def return_erased_arg(return_erased: bool, return_applied: bool | None) -> bool:
     return bool(return_applied)
 
 
+IMAGE_ONLY_HINT = (
+    "a pipeline that takes only an image (timm's create_transform, a torchvision.transforms v1 Compose) goes after "
+    "the erase inside primary_mask.ImageOnly: v2.Compose([PrimaryRegionErase(0.5, (0.5, 1.0)), ImageOnly(tf)])"
+)
+
+
+def check_three_input_transform(transform: Any) -> None:
+    """``TypeError`` for a transform that can only take an image (torchvision's v1 ``Compose``, what timm's
+    ``create_transform`` returns): the wrappers call it with (image, data, flag)."""
+    from torchvision import transforms as v1
+
+    if isinstance(transform, v1.Compose):
+        raise TypeError(f"transform is a torchvision.transforms (v1) Compose, which takes one image: {IMAGE_ONLY_HINT}")
+
+
+def transformed_triple(out: Any, data: str) -> tuple[Any, Any, Any]:
+    """The wrapper transform's result ``(image, data, flag)``, or ``TypeError`` saying what it must return (a
+    transform returning only the image would otherwise be unpacked channel by channel)."""
+    if isinstance(out, (tuple, list)) and len(out) == 3:
+        return out[0], out[1], out[2]
+    got = f"a {type(out).__name__}" + (f" of {len(out)} items" if isinstance(out, (tuple, list)) else "")
+    raise TypeError(
+        f"the wrapper's transform must return (image, {data}, EraseFlag), as a v2 pipeline called with all three "
+        f"does; it returned {got}. {IMAGE_ONLY_HINT}"
+    )
+
+
 class KeyedDatasetWrapper(Dataset):
     """Base of the wrappers that add per-key data (maps, landmarks) to a dataset yielding ``(image, label,
     *rest)``: holds ``dataset``, one key per sample, ``transform`` and the ``missing`` policy: the one place that
@@ -77,6 +105,7 @@ class KeyedDatasetWrapper(Dataset):
     ) -> None:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+        check_three_input_transform(transform)
         self.dataset = dataset
         self.keys = resolve_keys(dataset, keys)
         self.transform = transform
@@ -135,13 +164,23 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         return_applied: bool | None = None,
         image_key: str = "image",
         stretch: bool = False,
+        resized: bool = False,
     ) -> None:
         super().__init__(dataset, keys, transform, missing, image_key)
         self.maps = maps
         self.resize_to_image = resize_to_image
         self.return_map = return_map
         self.return_erased = return_erased_arg(return_erased, return_applied)
-        self.stretch = bool(stretch)
+        self.stretch, self.resized = bool(stretch), bool(resized)
+        if missing == "skip" and not callable(self.keys) and self.keys and hasattr(maps, "__contains__"):
+            if not any(key in maps for key in self.keys):
+                some = next(iter(maps.keys()), None) if callable(getattr(maps, "keys", None)) else None
+                warnings.warn(
+                    f"with_primary_maps(..., missing='skip'): none of the dataset's {len(self.keys)} keys (e.g. "
+                    f"{self.keys[0]!r}) has a map{f' (the maps are keyed like {some!r})' if some else ''}, so "
+                    "nothing will be erased; keys are paths relative to the folder bake's --images named",
+                    stacklevel=3,
+                )
 
     def load_map(self, key: str, size: tuple[int, int]) -> PrimaryMap:
         """The map of ``key`` for an image of ``size`` (H, W), checked against it (see :func:`with_primary_maps`)."""
@@ -174,56 +213,25 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         return pmap
 
     def check_alignment(self, key: str, where: str, map_size: tuple[int, int], size: tuple[int, int]) -> None:
-        """Raise ``ValueError`` when the map cannot belong to an image of ``size`` (H, W): the size the store
-        recorded at bake time is transposed (EXIF orientation) or of another aspect; or, when no size was
-        recorded, the map's own aspect differs from the image's (unless ``stretch``)."""
+        """Raise ``ValueError`` when the map cannot belong to an image of ``size`` (H, W): the one rule of
+        :func:`~primary_mask.functional.align.check_map_fits`, against the size the store recorded at bake time
+        when it records one."""
         recorded = getattr(self.maps, "image_size", None)
         baked = recorded(key) if callable(recorded) else None
-        h, w = size
-        if baked is not None:
-            bh, bw = baked
-            if (bh, bw) == (h, w):
-                return
-            if (bh, bw) == (w, h):
-                raise ValueError(
-                    f"the map of {where} was baked from a {bh}x{bw} (HxW) image but the dataset loads it as {h}x{w}: "
-                    "the image is rotated between bake and training, most likely by its EXIF orientation (OpenCV "
-                    "applies it, PIL's ImageFolder loader does not). Read images the same way on both sides "
-                    "(primary_mask.data.read_rgb), or strip the EXIF orientation from the files and rebake"
-                )
-            if not self.stretch and _aspects_differ((bh, bw), (h, w)):
-                raise ValueError(
-                    f"the map of {where} was baked from a {bh}x{bw} (HxW) image but the dataset gives a {h}x{w} image "
-                    "of another aspect: the dataset crops or pads before the wrapper, or the file changed since the "
-                    "bake. Move crops into the wrapper's transform (after the map is attached), or pass stretch=True "
-                    "if the map really covers the whole image"
-                )
-            return
-        if not self.stretch and _aspects_differ(map_size, (h, w)):
-            raise ValueError(
-                f"the map of {where} is {map_size[0]}x{map_size[1]} (HxW) but its image is {h}x{w}: stretching it "
-                "would misalign map and image. Pass stretch=True if the map covers the whole image (stores baked "
-                "before primary_mask 0.2 record no image size), or give maps of the image's aspect"
-            )
+        check_map_fits(f"the map of {where}", map_size, size, baked, resized=self.resized, stretch=self.stretch)
 
     def __getitem__(self, index: int) -> Any:
         image, pack = self.unpack(index)
         pmap = self.load_map(self.key(index), tuple(F.get_size(image)))
         flag = EraseFlag()
         if self.transform is not None:
-            image, pmap, flag = self.transform(image, pmap, flag)
+            image, pmap, flag = transformed_triple(self.transform(image, pmap, flag), "PrimaryMap")
         extras: dict[str, Any] = {}
         if self.return_map:
             extras["primary_map"] = pmap
         if self.return_erased:
             extras["erased"] = bool(flag)
         return pack(image, extras)
-
-
-def _aspects_differ(a: tuple[int, int], b: tuple[int, int], tolerance: float = 0.02) -> bool:
-    """Whether two (h, w) sizes differ in aspect ratio by more than ``tolerance`` (relative): rounding a
-    resize to whole pixels stays within it."""
-    return abs(a[0] * b[1] - a[1] * b[0]) > tolerance * a[1] * b[0]
 
 
 def with_primary_maps(
@@ -238,6 +246,7 @@ def with_primary_maps(
     return_applied: bool | None = None,
     image_key: str = "image",
     stretch: bool = False,
+    resized: bool = False,
 ) -> PrimaryMapDataset:
     """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, PrimaryMap, EraseFlag)``.
 
@@ -261,6 +270,8 @@ def with_primary_maps(
         return_applied: deprecated name of ``return_erased``.
         image_key: for datasets whose items are dicts: the entry holding the image.
         stretch: allow a map whose aspect differs from the image's to be stretched over it.
+        resized: the dataset resizes each image before the wrapper (the same image that was baked, at another size
+            of the same aspect): allow it. Without it, such an image is refused, as a re-crop would be.
 
     Returns a dataset yielding ``(image, label, *rest)``, then ``map`` with ``return_map``, then ``erased``
     with ``return_erased``; for dict items, a copy of the dict with the transformed image and the entries
@@ -268,10 +279,10 @@ def with_primary_maps(
 
     Alignment is checked, never assumed: when ``maps`` records the size each image was baked from
     (``maps.image_size(key) -> (h, w)``, as :class:`~primary_mask.PrimaryMapStore` does for stores baked since
-    0.2), an image loaded transposed (EXIF orientation) or with another aspect raises ``ValueError`` naming the
-    key and the likely cause; otherwise a map whose own aspect differs from the image's raises, unless
-    ``stretch=True``. A map with NaN/inf raises ``ValueError`` naming the key. ``keys=None`` uses
-    ``dataset.keys`` when the dataset has that list.
+    0.2), an image loaded transposed (EXIF orientation), with another aspect, or at another size (a re-crop;
+    ``resized=True`` allows a plain resize) raises ``ValueError`` naming the key and the likely cause; otherwise
+    a map whose own aspect differs from the image's raises, unless ``stretch=True``. A map with NaN/inf raises
+    ``ValueError`` naming the key. ``keys=None`` uses ``dataset.keys`` when the dataset has that list.
     """
     return PrimaryMapDataset(
         dataset,
@@ -285,4 +296,5 @@ def with_primary_maps(
         return_applied,
         image_key=image_key,
         stretch=stretch,
+        resized=resized,
     )

@@ -79,7 +79,8 @@ def make_fill(images: torch.Tensor, fill: Fill, generator: torch.Generator | Non
 
     - number / per-channel tuple: constant (rounded and clamped to [0, 255] for uint8 images).
     - ``"uniform"``: i.i.d. noise over the dtype's value range: integers 0..255 for uint8, U[0, 1) for float
-      (the torchvision convention; the authors' release fills with uniform noise too).
+      (the torchvision convention; the authors' release fills with uniform noise too). Float images must then lie
+      in [0, 1] (``ValueError`` otherwise: noise in [0, 1) on a [0, 255] or normalised image is no erase).
     - ``"normal"``: i.i.d. N(mean_c, std_c) with each image's own per-channel mean and std (so it works for
       normalized tensors too), clamped to [0, 255] for uint8.
     - ``"mean"``: each image's per-channel mean.
@@ -91,6 +92,12 @@ def make_fill(images: torch.Tensor, fill: Fill, generator: torch.Generator | Non
     if isinstance(fill, str):
         gen_device = generator.device if generator is not None else device
         if fill == "uniform":
+            if images.dtype != torch.uint8 and bool((images.amin() < 0) | (images.amax() > 1)):
+                raise ValueError(
+                    f"fill='uniform' draws noise in [0, 1) for float images, but these hold values in "
+                    f"[{float(images.amin()):.3g}, {float(images.amax()):.3g}]: scale them to [0, 1] (v2.ToDtype("
+                    "torch.float32, scale=True)) and erase before Normalize, or fill with a number in their scale"
+                )
             noise = torch.rand((b, c, h, w), generator=generator, device=gen_device).to(device)
             values = noise * (hi + 1.0) if images.dtype == torch.uint8 else noise
             return _cast(values.floor_() if images.dtype == torch.uint8 else values, images.dtype)

@@ -42,15 +42,28 @@ except ImportError as e:  # pragma: no cover - exercised only without the extra
     ) from e
 
 from primary_mask.functional import erase, make_fill, refine_mask, resize_maps
+from primary_mask.functional.align import check_map_fits
 from primary_mask.functional.erase import Fill
 from primary_mask.transforms.settings import EraseSettings
 
 __all__ = ["AlbumentationsPrimaryRegionErase", "map_for_image"]
 
 
-def map_for_image(primary_map: Any, image: np.ndarray) -> np.ndarray:
+def map_for_image(
+    primary_map: Any,
+    image: np.ndarray,
+    baked_size: tuple[int, int] | None = None,
+    *,
+    resized: bool = False,
+    stretch: bool = False,
+) -> np.ndarray:
     """A map (h, w) (tensor or array, uint8 scaled to [0, 1], or float >= 0) resized bilinearly to ``image``'s
-    (H, W): an (H, W) float32 C-contiguous array, the form albumentations moves as a mask."""
+    (H, W): an (H, W) float32 C-contiguous array, the form albumentations moves as a mask.
+
+    The map must fit the image by the rule ``with_primary_maps`` applies
+    (:func:`~primary_mask.functional.align.check_map_fits`): pass ``baked_size=store.image_size(key)`` to check
+    against the image the map was baked from (another size only with ``resized=True``); without it the map's own
+    aspect must be the image's. ``stretch=True`` lays it over any image. ``ValueError`` otherwise."""
     t = torch.as_tensor(np.asarray(primary_map) if not isinstance(primary_map, torch.Tensor) else primary_map)
     if t.ndim == 3 and t.shape[0] == 1:
         t = t[0]
@@ -58,6 +71,14 @@ def map_for_image(primary_map: Any, image: np.ndarray) -> np.ndarray:
         raise ValueError(f"primary_map must be (h, w) or (1, h, w), got shape {tuple(t.shape)}")
     if not (t.dtype == torch.uint8 or t.is_floating_point()):
         raise TypeError(f"primary_map must be uint8 or floating point, got {t.dtype}")
+    check_map_fits(
+        "the map given to map_for_image",
+        tuple(t.shape),
+        tuple(image.shape[:2]),
+        baked_size,
+        resized=resized,
+        stretch=stretch,
+    )
     out = resize_maps(t.detach().cpu()[None], tuple(image.shape[:2]))[0]
     return np.ascontiguousarray(out.numpy(), dtype=np.float32)
 
