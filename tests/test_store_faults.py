@@ -68,7 +68,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
         assert sorted(h["writer_id"] for h in w._lock.taken_over) == ["main", "rank1"]
         w.add(keys, maps)
     assert len(PrimaryMapStore(tmp_path / "s")) == 3
-    assert list((tmp_path / "s" / "locks").iterdir()) == []
+    assert not (tmp_path / "s" / "locks").exists()  # no lock left behind, nor the empty folder
 
 
 def test_lock_of_a_reused_pid_is_stale_and_another_hosts_lock_is_not(tmp_path):
@@ -77,6 +77,7 @@ def test_lock_of_a_reused_pid_is_stale_and_another_hosts_lock_is_not(tmp_path):
     # our own pid, but a process started at another time: the pid was reused
     lock.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "start": "1", "token": "x"}))
     PrimaryMapWriter(tmp_path / "s", size=8, provenance=SETTINGS).close()
+    lock.parent.mkdir(exist_ok=True)  # a closed store keeps no locks folder
     lock.write_text(json.dumps({"host": "elsewhere", "pid": dead_pid(), "writer_id": "main", "token": "y"}))
     with pytest.raises(StoreError, match=f"host elsewhere.*delete {lock}"):
         PrimaryMapWriter(tmp_path / "s", size=8, provenance=SETTINGS)
@@ -218,3 +219,24 @@ def test_settings_mismatch_names_the_first_differing_field(tmp_path):
         PrimaryMapWriter(tmp_path / "s", size=8, provenance=other)
     # the lock was released by each refused writer
     PrimaryMapWriter(tmp_path / "s", size=8, provenance=SETTINGS).close()
+
+
+def test_a_flipped_data_byte_is_caught_on_first_read_unless_verify_is_off(tmp_path):
+    """Only verify and a resumed bake checked the sha256: a damaged shard was trained on (issue #22)."""
+    keys, maps = maps_and_keys(4)
+    with PrimaryMapWriter(tmp_path / "s", size=8, provenance=SETTINGS) as w:
+        w.add(keys, maps)
+    shard = next((tmp_path / "s" / "shards").glob("*.safetensors"))
+    data = bytearray(shard.read_bytes())
+    data[-5] ^= 0x01  # one bit of one map value: length, header and shape stay valid
+    shard.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=f"shard {shard} does not match its checksum.*rerun the same"):
+        PrimaryMapStore(tmp_path / "s")[keys[0]]
+    unchecked = PrimaryMapStore(tmp_path / "s", verify=False)  # the user verified it: no digest on open
+    changed = [
+        key for key in keys if not np.array_equal(unchecked.raw(key), np.round(maps[keys.index(key)].numpy() * 255))
+    ]
+    assert len(changed) == 1  # read as is: the one damaged map
+    assert verify_store(tmp_path / "s")[0][0].endswith(
+        "does not match its checksum (the file changed after it was written)"
+    )

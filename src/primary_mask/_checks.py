@@ -31,6 +31,29 @@ def check_alpha_range(alpha_range: Sequence[float], name: str = "alpha_range") -
     return lo, hi
 
 
+def check_device(device: str | torch.device | None, name: str = "device") -> torch.device | None:
+    """``device`` as a ``torch.device`` (None stays None: the caller's default), or ``ValueError`` naming it: an
+    unknown device type, or a CUDA / MPS device this machine does not have."""
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{name} {device!r} is not a device torch knows (use cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"{name} {device!r}: no CUDA GPU is visible here (torch.cuda.is_available() is False); use cpu"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} {device!r}: MPS is not available here; use cpu")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} {device!r}: this library runs on cpu, cuda or mps, not {dev.type}")
+    return dev
+
+
 def check_image_batch(images: torch.Tensor, name: str = "images") -> None:
     """``images`` must be a ``(B, C, H, W)`` tensor: ``ValueError`` naming its shape (or type) otherwise."""
     if not isinstance(images, torch.Tensor) or images.ndim != 4:

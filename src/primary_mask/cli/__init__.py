@@ -27,8 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, ImportError, TypeError) as exc:
         print(f"primary-mask {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a read-only or full folder, a file that cannot be written: say which and why
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"primary-mask {args.command}: error: cannot write or read{where}: {exc.strerror or exc}; "
+            "choose a folder you can write to (or free space) and rerun",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:  # before a command installed its own handler (bake saves what it baked itself)
         print(f"primary-mask {args.command}: interrupted before any work was saved", file=sys.stderr)

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from primary_mask.cli._parser import positive_int
+
 # Only torch-free modules: ``--help`` must not load torch models, CAM or plotting code.
 from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, CAM_NORMALIZATIONS, FUSIONS
 from primary_mask.localize.recipe import RECIPE
@@ -64,7 +66,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "never above a core pixel (s > tau1); max: the paper's Eq. 8, the largest value of the zoo in its 3x3 "
         "neighbourhood, so rims outrank cores. Recorded in the store's provenance",
     )
-    b.add_argument("--size", type=int, default=RECIPE.size, help="side of the stored maps")
+    b.add_argument("--size", type=positive_int, default=RECIPE.size, help="side of the stored maps")
     b.add_argument("--dtype", default="uint8", choices=["uint8", "float16"], help="how the maps are stored")
     b.add_argument("--input-size", type=int, default=RECIPE.input_size, help="images are resized to this for the zoo")
     b.add_argument("--fake-class", type=int, default=1, choices=[0, 1], help="the models' index of 'fake'")
@@ -79,15 +81,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--device", default=None, help="where the zoo runs, e.g. cpu, cuda:1 (default: cuda when available, else cpu)"
     )
-    b.add_argument("--batch-size", type=int, default=32, help="images per Grad-CAM call")
+    b.add_argument("--batch-size", type=positive_int, default=32, help="images per Grad-CAM call")
     b.add_argument("--workers", type=int, default=2, help="DataLoader workers reading images")
     b.add_argument(
         "--shard", type=_shard_spec, default=None, metavar="i/n", help="bake only slice i of n (default: all)"
     )
-    b.add_argument("--shard-size", type=int, default=4096, help="maps per shard file")
+    b.add_argument("--shard-size", type=positive_int, default=4096, help="maps per shard file")
     b.add_argument(
         "--flush-every",
-        type=int,
+        type=positive_int,
         default=512,
         help="write the maps baked so far at least every N maps; a kill loses at most these",
     )

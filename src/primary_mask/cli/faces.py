@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from primary_mask.cli._parser import positive_int
 from primary_mask.synth.shortcut import SHORTCUT_KINDS, SHORTCUT_PARTS  # torch-free: names only
 
 
@@ -20,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sg.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
     sg.add_argument("--landmarks", default=None, help="folder of <key>.npy landmarks (default: detect with dlib)")
     sg.add_argument("--out", default="synth_grid.png", help="PNG written")
-    sg.add_argument("--n", type=int, default=6, help="faces, one row each")
+    sg.add_argument("--n", type=positive_int, default=6, help="faces, one row each")
     sg.add_argument("--seed", type=int, default=0, help="seed of the face draw and the blends")
     sg.set_defaults(func=_synth_grid)
 
@@ -30,7 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ss.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
     ss.add_argument("--landmarks", required=True, help="folder of <key>.npy landmarks (primary-mask landmarks)")
     ss.add_argument("--out", required=True, help="folder written once; a rerun with the same settings is a no-op")
-    ss.add_argument("--n", type=int, required=True, help="number of faces (each gives one real and one fake image)")
+    ss.add_argument(
+        "--n", type=positive_int, required=True, help="number of faces (each gives one real and one fake image)"
+    )
     ss.add_argument("--seed", type=int, default=0, help="draws the faces and the pseudo-fakes (default: 0)")
     ss.add_argument(
         "--synth",
@@ -47,10 +50,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--images", required=True, help="a folder of real faces (e.g. ../shared/data/utkface)")
     sc.add_argument("--landmarks", required=True, help="folder of <key>.npy landmarks (primary-mask landmarks)")
     sc.add_argument("--out", required=True, help="folder written once; a rerun with the same settings is a no-op")
-    sc.add_argument("--n-train", type=int, default=2000, help="train faces, one real and one fake each (default: 2000)")
-    sc.add_argument("--n-val", type=int, default=400, help="val faces (default: 400)")
-    sc.add_argument("--n-test", type=int, default=600, help="test faces, shared by the three tests (default: 600)")
-    sc.add_argument("--size", type=int, default=128, help="side of the written images in px (default: 128)")
+    sc.add_argument(
+        "--n-train", type=positive_int, default=2000, help="train faces, one real and one fake each (default: 2000)"
+    )
+    sc.add_argument("--n-val", type=positive_int, default=400, help="val faces (default: 400)")
+    sc.add_argument(
+        "--n-test", type=positive_int, default=600, help="test faces, shared by the three tests (default: 600)"
+    )
+    sc.add_argument("--size", type=positive_int, default=128, help="side of the written images in px (default: 128)")
     sc.add_argument("--seed", type=int, default=0, help="draws the faces and the blends (default: 0)")
     sc.add_argument(
         "--general-strength",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from primary_mask.cli._parser import positive_int
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     mk = sub.add_parser(
@@ -52,7 +54,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     ms.add_argument("masks", help="mask folder written by primary-mask masks (its masks.csv pairs fakes and reals)")
     ms.add_argument("--out", required=True, help="store folder (created; a rerun adds only what is missing)")
-    ms.add_argument("--size", type=int, default=64, help="map side in px (default: 64)")
+    ms.add_argument("--size", type=positive_int, default=64, help="map side in px (default: 64)")
     ms.add_argument(
         "--prefix",
         default="",
@@ -83,7 +85,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sc.add_argument(
         "--sigma", type=float, default=0.25, help="the Gaussian reference's sigma, share of the side (default: 0.25)"
     )
-    sc.add_argument("--batch-size", type=int, default=64, help="maps scored together (default: 64)")
+    sc.add_argument("--batch-size", type=positive_int, default=64, help="maps scored together (default: 64)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_score)
 

@@ -57,8 +57,10 @@ def write_png(path: str | Path, rgb: np.ndarray) -> Path:
     """Write an RGB uint8 array as PNG, creating parent folders; raises ``OSError`` naming the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write PNG to {path}")
+    ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f"could not encode a PNG for {path}")
+    path.write_bytes(png.tobytes())  # the OS's own error (read-only, full, no permission) names the file
     return path
 
 

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from primary_mask._checks import check_device
 from primary_mask.data.image_list import ImageItem
 from primary_mask.data.images import IMAGENET_MEAN, IMAGENET_STD, BadImage, DeepfakeImageDataset, ZooInput
 from primary_mask.localize.localizer import PrimaryRegionLocalizer
@@ -341,6 +342,7 @@ def bake_store(
             f"--model {no_checkpoint[0]} has no checkpoint: its Grad-CAMs would explain random weights. Give NAME:CKPT "
             "(a trained detector), or pass --allow-random-weights (for tests only)"
         )
+    check_device(device, "--device")
     if batch_size < 1 or workers < 0:
         raise ValueError(f"batch_size must be >= 1 and workers >= 0, got {batch_size} and {workers}")
     items = items_from_spec(items) if isinstance(items, str) else list(items)

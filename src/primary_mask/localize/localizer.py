@@ -12,6 +12,7 @@ import torch.nn.functional as nnf
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
 from torch import nn
 
+from primary_mask._checks import check_device
 from primary_mask._version import __version__
 from primary_mask.localize.fusion import fuse_maps
 from primary_mask.localize.names import CAM_NAMES
@@ -133,9 +134,7 @@ class PrimaryRegionLocalizer:
             raise ValueError(f"fake_class must be 0 or 1, got {fake_class}")
         if target_layers is not None and len(target_layers) != len(models):
             raise ValueError(f"target_layers has {len(target_layers)} entries for {len(models)} models")
-        self.device = (
-            torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        self.device = check_device(device) or torch.device("cuda" if torch.cuda.is_available() else "cpu")
         loaded = [load_model(m) for m in models]
         self.models = [m.to(self.device).eval() for m, _ in loaded]
         self.model_info = [info for _, info in loaded]

@@ -156,10 +156,12 @@ def read_pairs(path: str | Path, split: str | None = None) -> list[Pair]:
             raise ValueError(f"{path}: has no split column, so split={split!r} cannot be selected")
         pairs: list[Pair] = []
         seen: dict[str, str] = {}
+        splits: set[str] = set()
         for line, row in enumerate(reader, start=2):
             real, fake, part = (row.get("real") or "").strip(), (row.get("fake") or "").strip(), row.get("split") or ""
             if not real or not fake:
                 raise ValueError(f"{path}, line {line}: empty real or fake path")
+            splits.add(part)
             if split is not None and part != split:
                 continue
             if part and "/" not in real:
@@ -172,6 +174,8 @@ def read_pairs(path: str | Path, split: str | None = None) -> list[Pair]:
             if fake not in seen:
                 seen[fake] = real
                 pairs.append(Pair(real, fake, part))
+    if split is not None and not pairs:
+        raise ValueError(f"{path} has no row of split {split!r}; its splits are {sorted(splits)}")
     return pairs
 
 
@@ -235,6 +239,8 @@ def write_masks(
         raise TypeError(f"unknown rule parameters {sorted(unknown)}; known: {sorted(RULE)}")
     params = {**RULE, **rule}
     images, out = Path(images), Path(out)
+    if not images.is_dir():
+        raise FileNotFoundError(f"the image root {images} does not exist (the folder the pairs' paths are relative to)")
     pairs = list(pairs)
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("masks.csv", "masks.json"):  # an interrupted run must not leave the last run's table behind
@@ -265,6 +271,11 @@ def write_masks(
         report.aligned += 1
         report.coverage.append(share)
         rows.append([pair.fake, pair.real, "aligned", "", f"{result.border_diff:.2f}", 0, 0, f"{share:.5f}"])
+    if pairs and report.missing == len(pairs):
+        raise ValueError(
+            f"none of the {len(pairs)} pairs' images is under {images} (e.g. {images / pairs[0].fake}): is --images "
+            "the folder the pairs' paths are relative to?"
+        )
     counts = {"aligned": report.aligned, "misaligned": report.misaligned, "missing": report.missing}
     report.table, report.rule = write_mask_tables(out, rows, {"rule": params, "images": str(images), "counts": counts})
     return report

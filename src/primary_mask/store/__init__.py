@@ -2,7 +2,7 @@
 
 from primary_mask.store.format import StoreError
 from primary_mask.store.lock import StoreLock
-from primary_mask.store.merge import consolidate_index, merge_stores
+from primary_mask.store.merge import consolidate_index, merge_stores, rebuild_index
 from primary_mask.store.reader import PrimaryMapStore, load_index
 from primary_mask.store.stats import StoreStats, store_stats
 from primary_mask.store.verify import verify_store
@@ -18,6 +18,7 @@ __all__ = [
     "load_index",
     "merge_stores",
     "quantize",
+    "rebuild_index",
     "store_stats",
     "verify_store",
 ]

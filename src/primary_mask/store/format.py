@@ -47,7 +47,17 @@ def read_json(path: Path) -> Any:
             f"{path} does not exist: check the path, or bake a store there with `primary-mask bake --out ...`"
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path} is not valid JSON ({exc}); the store is damaged") from None
+        if path.parent.name == "index":
+            fix = (
+                f"rebuild the index from the shards' own key lists: primary-mask merge --out {path.parent.parent} "
+                "--rebuild-index"
+            )
+        else:
+            fix = (
+                "it holds the settings the maps were baked with: restore it from a copy, or bake into a new --out "
+                "(the shards alone do not say how their maps were made)"
+            )
+        raise StoreError(f"{path} is not valid JSON ({exc}); the store is damaged: {fix}") from None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
@@ -93,6 +103,49 @@ def open_shard_memmap(path: Path, mode: str = "r") -> np.memmap:
     if os.path.getsize(path) < data_start + end:
         raise StoreError(f"{path} is truncated: {os.path.getsize(path)} bytes, header promises {data_start + end}")
     return np.memmap(path, dtype=dtype, mode=mode, offset=data_start + start, shape=shape)
+
+
+INDEX_FIELDS = ("shards", "keys", "image_sizes")
+
+
+def new_part(part: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An index part ``{"shards": {name: {"count", "sha256", "bytes"}}, "keys": {key: [shard, row]},
+    "image_sizes": {key: [h, w]}}``: a copy of ``part`` (fields it lacks added), or an empty one."""
+    part = part or {}
+    return {field: dict(part.get(field, {})) for field in INDEX_FIELDS}
+
+
+def add_shard(
+    part: dict[str, Any],
+    name: str,
+    info: dict[str, Any],
+    keys: list[str] | dict[str, int],
+    sizes: dict[str, Any] | list[Any] | None = None,
+) -> None:
+    """Record shard ``name`` in ``part``: its ``info`` (``count``, ``sha256``, ``bytes``; any other field such as a
+    reader's ``part`` is dropped) and its keys, a list in row order or a ``{key: row}`` mapping, with each key's
+    baked image (h, w) from ``sizes`` (a list in row order, or a mapping; None entries are not recorded)."""
+    part["shards"][name] = {k: info[k] for k in ("count", "sha256", "bytes")}
+    rows = dict(keys) if isinstance(keys, dict) else {key: row for row, key in enumerate(keys)}
+    by_key = dict(zip(keys, sizes)) if isinstance(sizes, list) else dict(sizes or {})
+    for key, row in rows.items():
+        part["keys"][key] = [name, int(row)]
+        if by_key.get(key) is not None:
+            part["image_sizes"][key] = [int(v) for v in by_key[key]]
+
+
+def check_shard(path: Path, info: dict[str, Any], digest: bool = True) -> str | None:
+    """What is wrong with the shard file ``path`` against its index entry ``info`` (``bytes``, ``sha256``), or
+    None: missing, of another length (truncated or replaced), or, with ``digest``, another sha256 (changed after it
+    was written). The one integrity check of the writer (before resuming), the reader (on first open) and verify."""
+    if not path.exists():
+        return f"{path} is missing (listed in the index with {info.get('count')} maps)"
+    size = path.stat().st_size
+    if size != info.get("bytes", size):
+        return f"{path} has {size} bytes, the index recorded {info['bytes']} (truncated or replaced)"
+    if digest and info.get("sha256") and sha256_file(path) != info["sha256"]:
+        return f"{path} does not match its checksum (the file changed after it was written)"
+    return None
 
 
 def shard_keys(path: Path) -> list[str]:

@@ -112,8 +112,15 @@ class StoreLock:
         """Write the record under a temporary name, then hard-link it into place: the link fails when a lock
         exists, and a lock file is never seen half written."""
         tmp = self.folder / f".{self.path.name}.{self.token}"
-        with open(tmp, "w") as fh:
-            json.dump(self._record(), fh)
+        for attempt in range(3):
+            try:
+                with open(tmp, "w") as fh:
+                    json.dump(self._record(), fh)
+                break
+            except FileNotFoundError:  # the last writer of a group just removed the empty locks folder
+                if attempt == 2:
+                    raise
+                self.folder.mkdir(parents=True, exist_ok=True)
         try:
             for _ in range(3):
                 try:
@@ -181,10 +188,14 @@ class StoreLock:
             self.taken_over.append(holder)
 
     def release(self) -> None:
-        """Remove the lock file if it is still ours."""
+        """Remove the lock file if it is still ours, and the locks folder once no writer holds a lock in it."""
         holder = self._read(self.path)
         if holder is not None and holder.get("token") == self.token:
             self.path.unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()  # only when empty: another writer's lock keeps it
+        except OSError:
+            pass
 
     def __enter__(self) -> StoreLock:
         return self

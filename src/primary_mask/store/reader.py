@@ -11,11 +11,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from primary_mask.store.format import FORMAT, FORMAT_VERSION, StoreError, open_shard_memmap, read_json
+from primary_mask.store.format import FORMAT, FORMAT_VERSION, StoreError, check_shard, open_shard_memmap, read_json
 
 __all__ = ["PrimaryMapStore", "load_index", "load_parts"]
 
 MISSING_POLICIES = ("error", "skip")
+
+# Shard files whose digest this process checked, as (path, bytes, mtime): a forked DataLoader worker inherits the
+# set, so each shard is hashed once however many stores and workers open it.
+_VERIFIED: set[tuple[str, int, int]] = set()
 
 
 def load_parts(
@@ -62,12 +66,16 @@ class PrimaryMapStore:
     memory-mapped on first use in each process (the handles are dropped when pickled and reopened after a
     fork), so one store object can be handed to DataLoader workers with fork or spawn.
 
+    Integrity: each shard's sha256 is checked against the index once per process, when it is first opened, so a
+    damaged store (a flipped byte) is never trained on silently; ``verify=False`` skips the digest (length and shape
+    are still checked) for a store already checked with ``primary-mask verify``.
+
     An unknown key raises ``KeyError`` naming the key and the store. What a training sample without a map gets
     is decided in one place, the dataset wrapper (``with_primary_maps(..., missing="skip")``); the store's own
     ``missing`` argument is deprecated (``missing="skip"`` still returns all-zero maps, with a warning).
     """
 
-    def __init__(self, path: str | os.PathLike, missing: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, missing: str | None = None, verify: bool = True) -> None:
         if missing is None:
             missing = "error"
         else:
@@ -81,6 +89,7 @@ class PrimaryMapStore:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         self.path = Path(path)
         self.missing = missing
+        self.verify = bool(verify)
         self.meta, self._index, self.shards, self._sizes = load_parts(self.path)
         self.size = int(self.meta["size"])
         self.dtype = self.meta["dtype"]
@@ -124,13 +133,13 @@ class PrimaryMapStore:
                 "rerun the same `primary-mask bake` command: it rebakes exactly the maps of missing or damaged "
                 f"shards; then `primary-mask verify {self.path}`"
             )
-            if not path.exists():
-                raise StoreError(f"shard {path} is missing ({info.get('count')} maps of the store); {fix}")
-            if path.stat().st_size != info.get("bytes", path.stat().st_size):
-                raise StoreError(
-                    f"shard {path} has {path.stat().st_size} bytes, the index recorded {info['bytes']} "
-                    f"(truncated or replaced); {fix}"
-                )
+            stat = path.stat() if path.exists() else None
+            seen = stat is not None and (str(path.resolve()), stat.st_size, stat.st_mtime_ns) in _VERIFIED
+            problem = check_shard(path, info, digest=self.verify and not seen)
+            if problem:
+                raise StoreError(f"shard {problem}; {fix}")
+            if self.verify and not seen:
+                _VERIFIED.add((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
             try:
                 mm = open_shard_memmap(path)
             except StoreError as exc:

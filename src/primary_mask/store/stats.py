@@ -10,7 +10,7 @@ import numpy as np
 from primary_mask.store.format import open_shard_memmap
 from primary_mask.store.reader import load_index
 
-__all__ = ["StoreStats", "store_stats"]
+__all__ = ["StoreStats", "empty_store_warning", "store_stats"]
 
 
 @dataclass
@@ -18,6 +18,16 @@ class StoreStats:
     groups: dict[str, tuple[int, float]] = field(default_factory=dict)  # folder -> (maps, mean positive share)
     hist_edges: np.ndarray = field(default_factory=lambda: np.linspace(0, 1, 21))
     hist_counts: np.ndarray = field(default_factory=lambda: np.zeros(20, np.int64))
+
+    @property
+    def maps(self) -> int:
+        return sum(n for n, _ in self.groups.values())
+
+    def warning(self) -> str | None:
+        """A sentence when the store's maps are all empty (PRLE would erase nothing), else None."""
+        if self.maps and not any(share > 0 for _, share in self.groups.values()):
+            return empty_store_warning(self.maps)
+        return None
 
     def table(self) -> str:
         lines = [f"{'folder':40s} {'maps':>8s} {'positive %':>11s}", "-" * 61]
@@ -28,6 +38,15 @@ class StoreStats:
             mean = sum(n * s for n, s in self.groups.values()) / total
             lines.append(f"{'all':40s} {total:8d} {100 * mean:10.2f}%")
         return "\n".join(lines)
+
+
+def empty_store_warning(maps: int) -> str:
+    """What to say about a store whose ``maps`` maps are all zero: the one wording of verify and stats."""
+    return (
+        f"every one of the {maps} maps is empty (no positive pixel): PRLE would erase nothing. The fusion "
+        "thresholds (--tau1/--tau2) may keep no pixel of these CAMs, or the zoo's CAMs are flat; look at a few "
+        "with primary-mask inspect, and rebake"
+    )
 
 
 def _group(key: str, depth: int) -> str:

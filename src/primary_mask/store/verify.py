@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from primary_mask.store.format import DTYPES, StoreError, open_shard_memmap, sha256_file, shard_keys
+from primary_mask.store.format import DTYPES, StoreError, check_shard, open_shard_memmap, shard_keys
 from primary_mask.store.lock import StoreLock
 from primary_mask.store.reader import load_index
+from primary_mask.store.stats import empty_store_warning
 
 __all__ = ["verify_store"]
 
@@ -25,21 +26,15 @@ def verify_store(path: str | Path) -> tuple[list[str], list[str]]:
     except StoreError as exc:
         return [str(exc)], notes
     size, code = int(meta["size"]), DTYPES[meta["dtype"]][1]
+    nonempty = 0
     rows_by_shard: dict[str, dict[int, str]] = {}
     for key, (shard, row) in keys.items():
         rows_by_shard.setdefault(shard, {})[row] = key
     for name, info in sorted(shards.items()):
         f = root / "shards" / name
-        if not f.exists():
-            problems.append(f"{f}: missing (listed in the index with {info['count']} maps)")
-            continue
-        if f.stat().st_size != info["bytes"]:
-            problems.append(
-                f"{f}: {f.stat().st_size} bytes, the index recorded {info['bytes']} (truncated or replaced)"
-            )
-            continue
-        if sha256_file(f) != info["sha256"]:
-            problems.append(f"{f}: checksum mismatch (the file changed after it was written)")
+        problem = check_shard(f, info)
+        if problem:
+            problems.append(problem)
             continue
         try:
             mm = open_shard_memmap(f)
@@ -58,6 +53,9 @@ def verify_store(path: str | Path) -> tuple[list[str], list[str]]:
                 break
         if mm.dtype.kind == "f" and not np.isfinite(mm).all():
             problems.append(f"{f}: contains NaN or inf values")
+        nonempty += int((np.asarray(mm).reshape(mm.shape[0], -1) > 0).any(axis=1).sum())
+    if keys and not problems and nonempty == 0:
+        notes.append(f"warning: {empty_store_warning(len(keys))}")
     for f in sorted((root / "shards").glob("*.safetensors")):
         if f.name not in shards:
             notes.append(f"{f}: not referenced by any index part (left by an interrupted run; safe to delete)")

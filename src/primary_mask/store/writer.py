@@ -18,8 +18,10 @@ from primary_mask.store.format import (
     FORMAT,
     FORMAT_VERSION,
     StoreError,
+    add_shard,
+    check_shard,
+    new_part,
     read_json,
-    sha256_file,
     write_atomic,
     write_json_atomic,
 )
@@ -118,9 +120,7 @@ class PrimaryMapWriter:
         _, keys, all_shards, _ = load_parts(self.path)
         self._present = set(keys)
         self._referenced = set(all_shards)
-        self._part = read_json(self._part_path) if self._part_path.exists() else {}
-        for field in ("shards", "keys", "image_sizes"):
-            self._part.setdefault(field, {})
+        self._part = new_part(read_json(self._part_path) if self._part_path.exists() else None)
         self._remove_leftovers()
         pattern = re.compile(rf"^{re.escape(self.writer_id)}-(\d+)\.safetensors$")
         names = [f.name for f in (self.path / "shards").iterdir()] + list(self._part["shards"])
@@ -165,12 +165,12 @@ class PrimaryMapWriter:
             bad = []
             for name, info in part.get("shards", {}).items():
                 f = self.path / "shards" / name
-                if not f.exists():
-                    bad.append(name)
-                elif f.stat().st_size != info.get("bytes") or sha256_file(f) != info.get("sha256"):
+                if check_shard(f, info) is None:
+                    continue
+                if f.exists():
                     (self.path / "damaged").mkdir(exist_ok=True)
                     os.replace(f, self.path / "damaged" / name)
-                    bad.append(name)
+                bad.append(name)
             if not bad:
                 continue
             for name in bad:
@@ -257,15 +257,12 @@ class PrimaryMapWriter:
             metadata={"keys": json.dumps(keys), "image_sizes": json.dumps(sizes)},
         )
         write_atomic(final, blob)  # not safetensors' save_file: its files are 0600
-        part = {field: dict(self._part[field]) for field in ("shards", "keys", "image_sizes")}
+        part = new_part(self._part)
         old = self._open_name
         if old is not None:
             part["shards"].pop(old, None)
-        part["shards"][name] = {"count": len(entries), "sha256": _sha256_bytes(blob), "bytes": len(blob)}
-        for row, (key, hw) in enumerate(zip(keys, sizes)):
-            part["keys"][key] = [name, row]
-            if hw is not None:
-                part["image_sizes"][key] = hw
+        info = {"count": len(entries), "sha256": _sha256_bytes(blob), "bytes": len(blob)}
+        add_shard(part, name, info, keys, sizes)
         write_json_atomic(self._part_path, part)
         self._part, self._open_name = part, name
         self._referenced.add(name)

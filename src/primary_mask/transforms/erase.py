@@ -20,6 +20,8 @@ from primary_mask.tv_tensors import EraseFlag, PrimaryMap
 
 __all__ = ["MaskErase", "PrimaryRegionErase"]
 
+PIL_MODES = ("RGB", "L")  # PIL images whose channels are all colour: the erase fills each channel
+
 
 class MaskErase(v2.Transform):
     """Base of the erase transforms: with probability ``p``, erase the mask that :meth:`make_mask` returns.
@@ -95,6 +97,13 @@ class MaskErase(v2.Transform):
         images = [x for x in flat_inputs if _is_image(x)]
         if not images:
             raise TypeError(f"{name} found no image (PIL image, tv_tensors.Image or tensor) to erase")
+        for x in images:
+            if isinstance(x, PIL.Image.Image) and x.mode not in PIL_MODES:
+                kind = "palette indices" if x.mode in ("P", "PA") else "not all colour (an alpha or CMYK channel)"
+                raise TypeError(
+                    f"{name} got a PIL image of mode {x.mode!r}: its values are {kind}, which an erase would "
+                    f"corrupt. Convert it first: image.convert('RGB') (modes erased: {', '.join(PIL_MODES)})"
+                )
         sizes = {tuple(F.get_size(x)) for x in images}
         if len(sizes) != 1:
             raise ValueError(f"{name} got images of different sizes {sorted(sizes)}")
