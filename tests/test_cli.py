@@ -202,9 +202,31 @@ def test_inspect_without_faces_reproduces_no_image_pixel(tmp_path):
         == 0
     )
     assert magenta(tmp_path / "a.png") > 1000 and magenta(tmp_path / "b.png") == 0
-    # columns of 192-px tiles with 4-px gaps: image, map and 4 alphas with faces; no image column without them
-    widths = [cv2.imread(str(tmp_path / name)).shape[1] for name in ("a.png", "b.png")]
+    # columns of 192-px tiles with 4-px gaps: image, map and 4 alphas with faces; no image column without them;
+    # the row labels' strip on the left and the colour bar on the right
+    from primary_mask.figures.tiles import BAR_WIDTH, LABEL_WIDTH
+
+    widths = [cv2.imread(str(tmp_path / name)).shape[1] - LABEL_WIDTH - BAR_WIDTH for name in ("a.png", "b.png")]
     assert widths == [6 * (192 + 4) + 4, 5 * (192 + 4) + 4]
+
+
+def test_inspect_labels_rows_prints_the_keys_and_draws_a_colour_bar(tmp_path, capsys):
+    from primary_mask import PrimaryMapWriter
+    from primary_mask.figures.tiles import BAR_WIDTH, LABEL_WIDTH
+
+    with PrimaryMapWriter(tmp_path / "s", size=8) as w:
+        w.add(["fake/0.png", "real/1.png", "real/2.png"], torch.rand(3, 8, 8))
+    assert main(["inspect", str(tmp_path / "s"), "--images", str(tmp_path), "--out", str(tmp_path / "g.png"),
+                 "--no-faces", "--n", "2", "--seed", "3"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()[0]
+    keys = printed.removeprefix("rows: ").split(", ")
+    assert printed.startswith("rows: ") and len(keys) == 2 and set(keys) <= {"fake/0.png", "real/1.png", "real/2.png"}
+    grid = cv2.cvtColor(cv2.imread(str(tmp_path / "g.png")), cv2.COLOR_BGR2RGB).astype(int)
+    labels, bar = grid[30:, :LABEL_WIDTH], grid[40:-10, -BAR_WIDTH + 8 : -BAR_WIDTH + 18]
+    assert (labels.sum(-1) < 200).sum() > 50  # text: the label and key of each row
+    assert (
+        bar[0, 0, 0] > 100 and bar[0, 0, 2] < 100 and bar[-1, 0, 2] > 100 and bar[-1, 0, 0] < 100
+    )  # red top, blue bottom
 
 
 def test_resume_compares_settings_field_by_field_and_checkpoints_by_sha256(image_root, checkpoints, tmp_path, capsys):

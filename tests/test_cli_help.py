@@ -4,6 +4,7 @@ CAM or plotting code is imported), so that it answers at once."""
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,17 @@ def test_ctrl_c_before_a_command_saves_anything_is_a_short_message(monkeypatch, 
     monkeypatch.setattr(primary_mask.cli.store, "_verify", interrupted)
     assert cli.main(["verify", str(tmp_path)]) == 130
     assert "interrupted before any work was saved" in capsys.readouterr().err
+
+
+def test_train_help_explains_the_training_options_and_their_defaults(capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import train
+
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option, default in (("--size", 256), ("--epochs", 10), ("--batch-size", 32), ("--lr", 0.0002)):
+        after = text.split(f" {option} {option.lstrip('-').replace('-', '_').upper()} ", 1)[1].split(" --")[0]
+        assert f"(default: {default})" in after and len(after) > 25, option  # a help text, then the default
+    assert "training set: a dataset spec" in text and "the checkpoint is chosen on its AUC" in text
+    assert "default: None" not in text

@@ -152,3 +152,21 @@ def test_frontier_figure_plots_each_scored_point(tmp_path, monkeypatch):
     out = frontier_figure(points, [MapScores("gauss", auc=0.78, top_precision=0.31)], tmp_path / "f" / "x.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert drawn == [(20.0, 0.7), (20.0, 0.3)]  # one point per panel, coverage in percent; the NaN row left out
+
+
+def test_scores_figure_keeps_every_source_name_whole(tmp_path, monkeypatch):
+    """Names were cut at 28 characters ("centred Gaussian (sigma 0.2..."); long ones now wrap."""
+    import primary_mask.figures.scores as scores_module
+
+    drawn = {}
+
+    def keep(fig, out, title="", dpi=110):
+        drawn["labels"] = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        drawn["texts"] = [t.get_text() for t in fig.texts]
+        return out
+
+    monkeypatch.setattr(scores_module, "save_figure", keep)
+    long = "centred Gaussian (sigma 0.25 of the side)"
+    scores_module.scores_figure([MapScores(long, 1, 0.5, 1, 0.6, 0.2, 0.3, 0.1)], tmp_path / "s.png")
+    assert drawn["labels"][0].replace("\n", " ") == long
+    assert any("dashed line: chance level" in t for t in drawn["texts"])  # the key of the dashed lines

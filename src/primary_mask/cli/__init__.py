@@ -7,9 +7,9 @@ from __future__ import annotations
 import sys
 
 from primary_mask.cli import bake, demo, faces, quality, store
-from primary_mask.cli._parser import _Parser
+from primary_mask.cli._parser import HelpFormatter, _Parser
 
-__all__ = ["build_parser", "main"]
+__all__ = ["HelpFormatter", "build_parser", "main"]
 
 # the groups, in the order ``primary-mask --help`` lists their commands
 _GROUPS = (bake, store, faces, demo, quality)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's help ends with its default, unless the help states it; flags and required options say none."""
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless the help states it; flags, required options and options
+    without a default say none. The command line's and the example scripts' formatter."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if "(default" in (action.help or "") or action.nargs == 0 or action.required:
+        if "(default" in (action.help or "") or action.nargs == 0 or action.required or action.default is None:
             return action.help
         return super()._get_help_string(action)
 
@@ -18,7 +19,7 @@ class _Parser(argparse.ArgumentParser):
     """The subcommands' parsers share the formatter (``add_subparsers`` makes them of this class)."""
 
     def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
 

@@ -59,11 +59,13 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from primary_mask.figures import inspect_grid
+    from primary_mask.figures.grids import choose_keys, inspect_grid
     from primary_mask.store import PrimaryMapStore
 
     store = PrimaryMapStore(args.store)
-    path = inspect_grid(store, args.images, args.out, args.alpha, args.n, args.seed, show_faces=not args.no_faces)
+    keys = choose_keys(store, args.n, args.seed)
+    path = inspect_grid(store, args.images, args.out, args.alpha, show_faces=not args.no_faces, keys=keys)
+    print("rows: " + ", ".join(keys))
     print(f"wrote {path}")
     return 0
 

@@ -13,7 +13,19 @@ from primary_mask.figures.tiles import erase_row, labelled_grid, save_figure, wr
 from primary_mask.store.reader import PrimaryMapStore
 from primary_mask.store.stats import StoreStats
 
-__all__ = ["inspect_grid", "stats_figure", "synth_grid"]
+__all__ = ["choose_keys", "inspect_grid", "stats_figure", "synth_grid"]
+
+
+def choose_keys(store: PrimaryMapStore, n: int = 8, seed: int = 0) -> list[str]:
+    """``n`` keys of ``store`` (all when it holds fewer) drawn with ``seed``, in key order: the rows of
+    :func:`inspect_grid`. ``ValueError`` for an empty store or ``n < 1``."""
+    keys = sorted(store.keys())
+    if not keys:
+        raise ValueError(f"store {store.path} is empty")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    rng = np.random.default_rng(seed)
+    return [keys[i] for i in sorted(rng.choice(len(keys), size=min(n, len(keys)), replace=False))]
 
 
 def inspect_grid(
@@ -25,16 +37,17 @@ def inspect_grid(
     seed: int = 0,
     tile: int = 192,
     show_faces: bool = True,
+    keys: Sequence[str] | None = None,
 ) -> Path:
-    """Write a grid of ``n`` stored keys (drawn with ``seed``): image, map overlay, erased at each alpha.
-    ``show_faces=False`` leaves the image column out and draws the maps and masks on a grey canvas, for figures
-    that must not reproduce the images themselves (e.g. research-licensed data in a public report).
-    Raises ``FileNotFoundError`` naming the image when a key's file is not under ``images_root``."""
-    keys = sorted(store.keys())
-    if not keys:
-        raise ValueError(f"store {store.path} is empty")
-    rng = np.random.default_rng(seed)
-    chosen = [keys[i] for i in sorted(rng.choice(len(keys), size=min(n, len(keys)), replace=False))]
+    """Write a grid of ``n`` stored keys (drawn with ``seed``, :func:`choose_keys`; or ``keys``): each row labelled
+    with its label (real / fake, from the key's folder) and key, then the image, the map overlay and the image erased
+    at each alpha, with the overlay's colour bar. ``show_faces=False`` leaves the image column out and draws the
+    maps and masks on a grey canvas, for figures that must not reproduce the images themselves (e.g.
+    research-licensed data in a public report). Raises ``FileNotFoundError`` naming the image when a key's file is
+    not under ``images_root``."""
+    from primary_mask.data.image_list import label_from_path
+
+    chosen = list(keys) if keys is not None else choose_keys(store, n, seed)
     rows = []
     for key in chosen:
         if not show_faces:  # the map and the masks on grey, without the empty image column
@@ -47,7 +60,9 @@ def inspect_grid(
             raise FileNotFoundError(f"{exc} (key {key!r}); is --images the root the store was baked from?") from None
         rows.append(erase_row(rgb, store[key].numpy(), alphas))
     titles = ["image"] * show_faces + ["fused map"] + [f"alpha={a}" for a in alphas]
-    return write_png(out, labelled_grid(rows, titles))
+    names = {0: "real", 1: "fake"}
+    labels = [[names.get(label_from_path(key), "label ?"), key] for key in chosen]
+    return write_png(out, labelled_grid(rows, titles, row_labels=labels, colour_bar=True))
 
 
 def stats_figure(stats: StoreStats, out: str | Path, title: str = "") -> Path:

@@ -21,7 +21,9 @@ def scores_figure(rows: Sequence[MapScores], out: str | Path, title: str = "") -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [r.source if len(r.source) <= 28 else r.source[:27] + "…" for r in rows]
+    import textwrap
+
+    names = ["\n".join(textwrap.wrap(r.source, 30)) or r.source for r in rows]  # whole names, on two lines if long
     share = next((r.mask_share for r in rows if not math.isnan(r.mask_share)), float("nan"))
     panels = [
         ("coverage (share > 0)", [r.coverage for r in rows], None),
@@ -42,6 +44,9 @@ def scores_figure(rows: Sequence[MapScores], out: str | Path, title: str = "") -
         ax.set_title(label)
     axes[0].set_yticks(range(len(rows)), names)
     axes[0].invert_yaxis()
+    # the key of the dashed line, below the panels (never over a bar; the PNG is cropped to include it)
+    note = "dashed line: chance level (AUC 0.5; top-10% precision and pointing game: the masks' mean share)"
+    fig.text(0.5, -0.02, note, ha="center", va="top")
     return save_figure(fig, out, title, dpi=100)
 
 
