@@ -56,11 +56,11 @@ from primary_mask.cli import HelpFormatter as CliHelpFormatter
 from primary_mask.data import SPEC_HELP
 from primary_mask.metrics import detection_report
 
-MASKS = ("primary", "random", "static", "landmark")
+MASKS = ("primary", "random", "static", "landmark")  # --mask; the runner's prle.mask takes the same names
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, CliHelpFormatter):
-    """The module docstring as written, and every option's default after its help (as the command line)."""  # --mask; the runner's prle.mask takes the same names
+    """The module docstring as written, and every option's default after its help (as the command line)."""
 
 
 def parse_args(argv=None) -> argparse.Namespace:

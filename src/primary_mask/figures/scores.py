@@ -19,9 +19,9 @@ def scores_figure(rows: Sequence[MapScores], out: str | Path, title: str = "") -
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     import textwrap
+
+    import matplotlib.pyplot as plt
 
     names = ["\n".join(textwrap.wrap(r.source, 30)) or r.source for r in rows]  # whole names, on two lines if long
     share = next((r.mask_share for r in rows if not math.isnan(r.mask_share)), float("nan"))
