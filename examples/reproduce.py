@@ -22,7 +22,8 @@ Config keys (see examples/configs/*.yaml):
   bake: {size, fusion, tau1, tau2, lam, band_value, cam, input_size}    # defaults for every variant
   train: {size, epochs, batch_size, lr, args: [...]}
   backbones: [...]
-  variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on} | null, bake: {overrides, members: [...]},
+  variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on, missing, pairs, pair_prefix, unpaired} | null,
+              bake: {overrides, members: [...]},
               data: {train: SPEC, val: SPEC}}]   # data: this row trains on other sets (the zoo and stores do not)
   mask: primary (PRLE), random, static (these three erase from the baked maps), landmark (from data.landmarks) or
     oracle (the true manipulation region of each aligned pair, from data.masks: `primary-mask masks-store`, erased
@@ -73,7 +74,18 @@ CONFIG_KEYS = {
     "train": ("size", "epochs", "batch_size", "lr", "args"),
     "variants[]": ("name", "prle", "bake", "data"),
     "variants[].data": ("train", "val"),
-    "variants[].prle": ("mask", "p", "alpha_range", "fill", "gamma", "erase_on", "missing"),
+    "variants[].prle": (
+        "mask",
+        "p",
+        "alpha_range",
+        "fill",
+        "gamma",
+        "erase_on",
+        "missing",
+        "pairs",
+        "pair_prefix",
+        "unpaired",
+    ),
     "variants[].bake": (*BAKE_KEYS, "members"),
 }
 
@@ -408,6 +420,9 @@ def train_args(
             "--missing-maps",
             prle.get("missing", "error"),
         ]
+        if prle.get("pairs"):  # the paired rule: each real erased with one of its fakes' maps (issue #26)
+            args += ["--pairs", str(prle["pairs"]), "--pair-prefix", prle.get("pair_prefix", "")]
+            args += ["--unpaired", prle.get("unpaired", "own")]
     return args
 
 

@@ -54,7 +54,9 @@ from primary_mask import (
 )
 from primary_mask.cli import HelpFormatter as CliHelpFormatter
 from primary_mask.data import SPEC_HELP
+from primary_mask.data.pairing import PairedMaps
 from primary_mask.metrics import detection_report
+from primary_mask.quality.leak import erase_leak
 
 MASKS = ("primary", "random", "static", "landmark")  # --mask; the runner's prle.mask takes the same names
 
@@ -102,6 +104,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=["error", "skip"],
         default="error",
         help="a training image without a map (or without landmarks for --mask landmark): stop, or never erase it",
+    )
+    p.add_argument(
+        "--pairs",
+        default=None,
+        help="paired erase (issue #26): a pairs CSV (split,real,fake); each real is erased with the map of one of its "
+        "fakes, so reals and fakes lose the same kind of region (default: every image its own map)",
+    )
+    p.add_argument("--pair-prefix", default="", help="stripped from the pairs' keys to find the training keys")
+    p.add_argument(
+        "--unpaired",
+        choices=["own", "none"],
+        default="own",
+        help="with --pairs, a real none of whose fakes has a map: its own map, or never erased",
     )
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers")
     p.add_argument("--seed", type=int, default=0, help="seeds torch, the loader's shuffling and every worker")
@@ -176,6 +191,9 @@ def main(argv=None) -> dict:
     if args.landmarks and args.mask != "landmark":
         raise SystemExit("error: --landmarks is only read with --mask landmark")
     store = PrimaryMapStore(args.maps) if args.maps else None
+    if args.pairs and store is None:
+        raise SystemExit("error: --pairs chooses whose map a real is erased with; it needs --maps")
+    leak_store = store
     landmarks = LandmarkFolder(args.landmarks) if args.landmarks else None
     train_keys = sorted(set(train_base.keys))
     if store is not None:
@@ -188,6 +206,22 @@ def main(argv=None) -> dict:
             args.missing_maps,
             fix="run primary-mask landmarks for them",
         )
+    if store is not None and args.mask in ("primary", "static") and isinstance(getattr(train_base, "keys", None), list):
+        alphas = (1.0, 1.0) if args.mask == "static" else tuple(args.alpha_range)
+        pairing = {"pairs": args.pairs, "prefix": args.pair_prefix, "unpaired": args.unpaired} if args.pairs else {}
+        labels = list(train_base.labels)
+        try:
+            leak = erase_leak(leak_store, train_base.keys, labels, alpha_range=alphas, seed=args.seed, **pairing)
+        except ValueError as err:  # too few maps of a class to cross-validate
+            print(f"erase leak: not measured ({err})")
+            log_leak = None
+        else:
+            print(f"{leak.summary()}\nmaps: {leak.served}")
+            log_leak = {"event": "leak", "auc": leak.auc, "coverage": {str(k): v for k, v in leak.coverage.items()}}
+    else:
+        log_leak = None
+    if args.pairs:
+        store = PairedMaps(store, args.pairs, prefix=args.pair_prefix, unpaired=args.unpaired)
     train_set = build_train_set(args, train_base, store, landmarks)
     sampler = DistributedSampler(train_set, seed=args.seed) if world > 1 else None
     g = torch.Generator().manual_seed(args.seed)
@@ -233,6 +267,8 @@ def main(argv=None) -> dict:
 
     if rank == 0 and start_epoch == 0:
         log({"event": "start", "args": vars(args), "train": len(train_set), "val": len(val_set), "time": time.time()})
+        if log_leak is not None:
+            log(log_leak)
     result = {}
     for epoch in range(start_epoch, args.epochs):
         epoch_start = time.perf_counter()

@@ -283,7 +283,8 @@ def test_ddp_two_processes_on_cpu(data, centre_store, tmp_path):
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    epochs = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()][1:]
+    records = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
+    epochs = [r for r in records if r["event"] == "epoch"]
     assert len(epochs) == 1 and (tmp_path / "ddp" / "last.pt").exists()  # rank 0 alone logs and saves
 
 
@@ -419,3 +420,25 @@ def test_map_recipe_scores_members_and_fusions_and_fuses_cached_members(data, tm
     plot_map_recipes.main([f"{tmp_path / 'r.json'}:average:0.0", "--out", str(tmp_path / "f.png")])
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
     assert plot_map_recipes.label("e3", "fused neighboring:0.5:0.3:0.15") == "e3: nb:0.5:0.3:0.15"
+
+
+def test_train_with_paired_maps_erases_reals_with_their_fakes_maps_and_logs_the_leak(data, tmp_path, capsys):
+    """--pairs (issue #26): a real takes the map of its fake; the leak of the erase is printed and logged."""
+    from primary_mask import PrimaryMapWriter
+
+    keys = [f"{label}/{i}.png" for label in ("real", "fake") for i in range(6)]
+    maps = torch.zeros(12, 8, 8)
+    maps[6:, 4:, 4:] = 1.0  # fakes: the bottom-right quarter; reals: no positive pixel of their own
+    with PrimaryMapWriter(tmp_path / "s", size=8) as w:
+        w.add(keys, maps)
+    prle = ["--maps", str(tmp_path / "s"), "--p", "1.0", "--alpha-range", "1.0", "1.0", "--batch-size", "12"]
+    own = run_train(data, tmp_path / "own", *prle, "--max-steps", "1")
+    assert own["erased_share"] == 0.5  # the reals' empty maps erase nothing
+    (tmp_path / "pairs.csv").write_text("real,fake\n" + "".join(f"real/{i}.png,fake/{i}.png\n" for i in range(6)))
+    capsys.readouterr()
+    paired = run_train(data, tmp_path / "paired", *prle, "--max-steps", "1", "--pairs", str(tmp_path / "pairs.csv"))
+    assert paired["erased_share"] == 1.0  # every real erased with its fake's quarter
+    printed = capsys.readouterr().out
+    assert "erase leak:" in printed and "paired maps: 6 of 6 reals take a fake's map" in printed
+    logged = [json.loads(line) for line in (tmp_path / "paired" / "log.jsonl").read_text().splitlines()]
+    assert [r for r in logged if r["event"] == "leak"][0]["auc"] < 0.7

@@ -318,3 +318,46 @@ def test_defaults_are_the_measured_recipe_and_bake_shares_them():
     assert (loc.cam, loc.tau1, loc.tau2, loc.band_value) == ("gradcam++", 0.5, 0.3, "mean")
     args = build_parser().parse_args(["bake", "--images", "i", "--model", "m", "--out", "o"])
     assert (args.cam, args.tau1, args.tau2, args.band_value) == ("gradcam++", 0.5, 0.3, "mean")
+
+
+def test_cam_targets_fake_and_both_against_pytorch_grad_cam(tmp_path, capsys):
+    """target="fake" explains the fake logit of every image; "both" the mean of the CAMs towards real and fake
+    (issue #26), checked against pytorch-grad-cam's own CAMs; recorded in a store's provenance."""
+    from pytorch_grad_cam import GradCAMPlusPlus
+
+    from primary_mask.localize.localizer import LabelTarget
+
+    model = TinyNet()
+    images = torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    labels = torch.tensor([0, 1, 0])
+
+    def grad_cam(label):
+        with GradCAMPlusPlus(model=model, target_layers=[model.last]) as cam:
+            return torch.from_numpy(cam(input_tensor=images, targets=[LabelTarget(label)] * 3))
+
+    def minmax(m):
+        flat = m.flatten(1)
+        lo, hi = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
+        return ((flat - lo) / (hi - lo).clamp_min(1e-7)).reshape(m.shape)
+
+    def cams(target):
+        return PrimaryRegionLocalizer([model], device="cpu", size=16, target=target).model_cams(images, labels)[0]
+
+    assert torch.allclose(cams("fake"), minmax(grad_cam(1)), atol=1e-5)
+    assert torch.allclose(cams("both"), minmax((grad_cam(0) + grad_cam(1)) / 2), atol=1e-5)
+    assert torch.allclose(cams("label")[1], minmax(grad_cam(1))[1], atol=1e-5)  # the fake: the same as "fake"
+    assert not torch.allclose(cams("label")[0], cams("fake")[0], atol=1e-3)  # a real: its own target differs
+    with pytest.raises(ValueError, match="target must be one of"):
+        PrimaryRegionLocalizer([model], device="cpu", target="real")
+
+    from primary_mask import PrimaryMapStore
+    from primary_mask.cli import main
+
+    (tmp_path / "img" / "real").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "img" / "real" / "a.png"), np.full((16, 16, 3), 80, np.uint8))
+    args = ["bake", "--images", str(tmp_path / "img"), "--model", "resnet10t", "--allow-random-weights", "--size", "8"]
+    args += ["--input-size", "32", "--workers", "0", "--quiet", "--out", str(tmp_path / "s")]
+    assert main([*args, "--target", "fake"]) == 0
+    assert PrimaryMapStore(tmp_path / "s").provenance["settings"]["target"] == "fake"
+    capsys.readouterr()
+    assert main(args) == 2 and "target" in capsys.readouterr().err  # one store never mixes two targets

@@ -9,7 +9,7 @@ from pathlib import Path
 from primary_mask.cli._parser import positive_int
 
 # Only torch-free modules: ``--help`` must not load torch models, CAM or plotting code.
-from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, CAM_NORMALIZATIONS, FUSIONS
+from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, CAM_NORMALIZATIONS, CAM_TARGETS, FUSIONS
 from primary_mask.localize.recipe import RECIPE
 
 
@@ -46,6 +46,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="how each model's CAM is scaled to [0, 1] before fusion (default: minmax). minmax: by its own minimum "
         "and maximum (pytorch-grad-cam); max: by its own maximum only, so the CAM's zeros stay 0. "
         "Recorded in the store's provenance when not minmax",
+    )
+    b.add_argument(
+        "--target",
+        default=RECIPE.target,
+        choices=CAM_TARGETS,
+        help="which logit each image's CAM explains: label (the paper: its own label's), fake (every image's fake "
+        "logit) or both (the mean of the CAMs towards real and fake); fake and both keep the erase from telling the "
+        "label (primary-mask leak). Recorded in the store's provenance when not label",
     )
     b.add_argument("--fusion", default=RECIPE.fusion, choices=FUSIONS, help="how the zoo's CAMs become one map")
     b.add_argument("--tau1", type=float, default=RECIPE.tau1, help="fused value s > tau1 is kept (Eq. 6; paper: 0.3)")
@@ -122,6 +130,7 @@ def _bake(args: argparse.Namespace) -> int:
         lam=args.lam,
         band_value=args.band_value,
         normalize=args.cam_normalize,
+        target=args.target,
         size=args.size,
         input_size=args.input_size,
     )

@@ -8,6 +8,33 @@ from primary_mask.cli._parser import positive_int
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
+    lk = sub.add_parser(
+        "leak", help="does the erase tell the label? AUC of real/fake predicted from the erase masks alone"
+    )
+    lk.add_argument("store", help="map store folder (primary-mask bake)")
+    lk.add_argument(
+        "--list",
+        default=None,
+        help="CSV path,label[,video] naming the keys and labels to measure (default: every key of the store, "
+        "labelled by its real/ or fake/ folder)",
+    )
+    lk.add_argument("--alpha-range", type=float, nargs=2, default=(0.0, 1.0), help="the eraser's alpha range")
+    lk.add_argument(
+        "--pairs",
+        default=None,
+        help="pairs CSV (split,real,fake): measure the paired rule, each real erased with a fake's map (default: none)",
+    )
+    lk.add_argument(
+        "--pair-prefix", default="", help="stripped from the pairs' keys to find the store's (default: none)"
+    )
+    lk.add_argument(
+        "--unpaired", choices=["own", "none"], default="own", help="a real without a fake's map: its own map, or none"
+    )
+    lk.add_argument("--draws", type=positive_int, default=1, help="masks drawn per key (alpha drawn each time)")
+    lk.add_argument("--seed", type=int, default=0, help="seed of the alphas, the pairing and the folds")
+    lk.add_argument("--png", default=None, help="also write the per-class mean masks here (default: no figure)")
+    lk.set_defaults(func=_leak)
+
     mk = sub.add_parser(
         "masks", help="manipulation masks of aligned real/fake pairs: OUT/<fake key>.png, OUT/masks.csv, masks.json"
     )
@@ -88,6 +115,38 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--batch-size", type=positive_int, default=64, help="maps scored together (default: 64)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_score)
+
+
+def _leak(args: argparse.Namespace) -> int:
+    from primary_mask.data.image_list import label_from_path, read_list_file
+    from primary_mask.quality.leak import erase_leak
+    from primary_mask.store import PrimaryMapStore
+
+    store = PrimaryMapStore(args.store)
+    if args.list:
+        items = read_list_file(".", args.list)
+        keys, labels = [it.key for it in items], [it.label for it in items]
+    else:
+        keys = sorted(store.keys())
+        labels = [label_from_path(k) for k in keys]
+    report = erase_leak(
+        store,
+        keys,
+        labels,
+        alpha_range=args.alpha_range,
+        pairs=args.pairs,
+        prefix=args.pair_prefix,
+        unpaired=args.unpaired,
+        draws=args.draws,
+        seed=args.seed,
+    )
+    print(report.summary())
+    print(f"maps: {report.served}")
+    if args.png:
+        from primary_mask.figures.leak import leak_figure
+
+        print(f"wrote {leak_figure(report, args.png, title=str(args.store))}")
+    return 0
 
 
 def _masks(args: argparse.Namespace) -> int:

@@ -71,7 +71,8 @@ def save_figure(fig, out: str | Path, title: str = "", dpi: int = 110) -> Path:
 
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure made with layout="constrained" lays itself out
+        fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")  # legends and notes placed outside the axes are kept

@@ -369,6 +369,7 @@ def bake_store(
             lam=recipe.lam,
             band_value=recipe.band_value,
             normalize=recipe.normalize,
+            target=recipe.target,
             size=recipe.size,
             device=device,
             batch_size=batch_size,

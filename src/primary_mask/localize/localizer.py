@@ -100,6 +100,10 @@ class PrimaryRegionLocalizer:
         size: side of the stored maps (default 64).
         device: where the models run (default: CUDA when available, else CPU).
         batch_size: images per Grad-CAM call.
+        target: which logit each image's CAM explains (``CAM_TARGETS``): ``"label"`` (default, the paper: its own
+            label's; unknown labels the predicted class), ``"fake"`` (the fake logit for every image), ``"both"``
+            (the mean of each model's CAMs towards real and towards fake). ``"fake"`` and ``"both"`` give reals and
+            fakes maps of one kind, so the erase does not tell the label.
         normalize: how each model's CAM is scaled to [0, 1] before fusion. ``"minmax"`` (default): by its own
             minimum and maximum, as pytorch-grad-cam does (a CAM positive everywhere then reaches 0 at its
             minimum only); ``"max"``: the ReLU'd raw CAM divided by its own maximum, so its zeros stay 0 (the
@@ -126,10 +130,11 @@ class PrimaryRegionLocalizer:
         batch_size: int = 32,
         fake_class: int = 1,
         normalize: str = RECIPE.normalize,
+        target: str = RECIPE.target,
     ) -> None:
         if isinstance(models, (nn.Module, str)) or len(models) == 0:
             raise ValueError("models must be a non-empty list of nn.Modules or 'timm_name[:checkpoint]' specs")
-        self.recipe = Recipe(cam, fusion, tau1, tau2, lam, band_value, normalize, int(size))
+        self.recipe = Recipe(cam, fusion, tau1, tau2, lam, band_value, normalize, int(size), target=target)
         if fake_class not in (0, 1):
             raise ValueError(f"fake_class must be 0 or 1, got {fake_class}")
         if target_layers is not None and len(target_layers) != len(models):
@@ -152,6 +157,7 @@ class PrimaryRegionLocalizer:
     band_value = property(lambda self: self.recipe.band_value)
     normalize = property(lambda self: self.recipe.normalize)
     size = property(lambda self: self.recipe.size)
+    target = property(lambda self: self.recipe.target)
 
     def settings(self) -> dict[str, Any]:
         """What determines the maps (stored as the store's provenance ``settings``): the models (name, checkpoint,
@@ -176,14 +182,18 @@ class PrimaryRegionLocalizer:
             if bool(((labels != 0) & (labels != 1) & (labels != -1)).any()):
                 raise ValueError("labels must be 0 (real), 1 (fake) or -1 (unknown: use the prediction)")
         images = images.to(self.device)
-        label_list = labels.tolist() if labels is not None else [-1] * images.shape[0]
-        targets = [LabelTarget(int(y), self.fake_class) for y in label_list]
+        b = images.shape[0]
+        label_list = labels.tolist() if labels is not None else [-1] * b
+        per_target = {"label": [label_list], "fake": [[1] * b], "both": [[0] * b, [1] * b]}[self.target]
         cams = []
         methods = CAM_METHODS if self.normalize == "minmax" else _MAX_SCALED
         for model, layer in zip(self.models, self.target_layers):
-            with methods[self.cam](model=model, target_layers=[layer]) as cam:
-                grey = cam(input_tensor=images, targets=targets)
-            cams.append(torch.from_numpy(grey).to(self.device, torch.float32))
+            greys = []
+            for target_labels in per_target:  # "both": the mean of the CAMs towards real and towards fake
+                with methods[self.cam](model=model, target_layers=[layer]) as cam:
+                    targets = [LabelTarget(int(y), self.fake_class) for y in target_labels]
+                    greys.append(torch.from_numpy(cam(input_tensor=images, targets=targets)))
+            cams.append(torch.stack(greys).mean(0).to(self.device, torch.float32))
         stacked = torch.stack(cams)  # (T, B, H, W), already in [0, 1] at input size (and >= 0)
         t, b, h, w = stacked.shape
         small = nnf.interpolate(

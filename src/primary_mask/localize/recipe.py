@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, CAM_NORMALIZATIONS, FUSIONS
+from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, CAM_NORMALIZATIONS, CAM_TARGETS, FUSIONS
 
 __all__ = ["PAPER", "RECIPE", "Recipe", "check_fusion_params"]
 
@@ -51,9 +51,10 @@ class Recipe:
 
     ``cam`` (one of ``CAM_NAMES``), ``fusion`` (``FUSIONS``), ``tau1`` / ``tau2`` / ``lam`` (Eq. 6-8),
     ``band_value`` (``BAND_VALUES``, neighboring fusion only), ``normalize`` (``CAM_NORMALIZATIONS``: how each
-    model's CAM is scaled to [0, 1]), ``size`` (side of the stored maps) and ``input_size`` (side of the images the
-    zoo sees when baking). Validated when made: ``ValueError`` / ``TypeError`` naming the field. ``replace(**kw)``
-    gives a copy with some fields changed (validated again)."""
+    model's CAM is scaled to [0, 1]), ``size`` (side of the stored maps), ``input_size`` (side of the images the
+    zoo sees when baking) and ``target`` (``CAM_TARGETS``: which logit each image's CAM explains). Validated when
+    made: ``ValueError`` / ``TypeError`` naming the field. ``replace(**kw)`` gives a copy with some fields changed
+    (validated again)."""
 
     cam: str = "gradcam++"
     fusion: str = "neighboring"
@@ -64,9 +65,11 @@ class Recipe:
     normalize: str = "minmax"
     size: int = 64
     input_size: int = 256
+    target: str = "label"
 
     def __post_init__(self) -> None:
         _choice(self.cam, "cam", CAM_NAMES)
+        _choice(self.target, "target", CAM_TARGETS)
         _choice(self.fusion, "fusion", FUSIONS)
         _choice(self.band_value, "band_value", BAND_VALUES)
         _choice(self.normalize, "normalize", CAM_NORMALIZATIONS)
@@ -81,15 +84,17 @@ class Recipe:
 
     def settings(self, input_size: bool = True) -> dict[str, Any]:
         """What the recipe adds to a store's provenance ``settings``: ``band_value`` for neighboring fusion only (the
-        one it changes), ``cam_normalize`` only when not ``"minmax"`` (stores baked before either option existed
-        still resume, or are refused when they differ), ``input_size`` unless asked not to (the localizer does not
-        know it)."""
+        one it changes), ``cam_normalize`` only when not ``"minmax"`` and ``target`` only when not ``"label"`` (stores
+        baked before these options existed still resume, or are refused when they differ), ``input_size`` unless
+        asked not to (the localizer does not know it)."""
         out: dict[str, Any] = {"cam": self.cam, "fusion": self.fusion, "tau1": self.tau1, "tau2": self.tau2}
         out.update(lam=self.lam, size=self.size)
         if self.fusion == "neighboring":
             out["band_value"] = self.band_value
         if self.normalize != "minmax":
             out["cam_normalize"] = self.normalize
+        if self.target != "label":
+            out["target"] = self.target
         if input_size:
             out["input_size"] = self.input_size
         return out

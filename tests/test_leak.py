@@ -1,0 +1,122 @@
+"""The erase-leak diagnostic and the paired rule (issue #26): the leak AUC against scikit-learn's logistic regression
+and against cases whose answer is known, the masks against Eq. 9-10 counted by hand, the pairing against its
+definition."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from primary_mask.data.pairing import PairedMaps, pairs_by_real
+from primary_mask.data.pairs import Pair
+from primary_mask.quality.leak import draw_erase_masks, erase_leak, mask_label_auc
+
+
+def blob(cy, cx, r, size=16):
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    return torch.clamp(1 - ((yy - cy) ** 2 + (xx - cx) ** 2).float().sqrt() / r, min=0)
+
+
+def test_draw_erase_masks_keeps_floor_alpha_of_the_positive_pixels():
+    maps = torch.stack([blob(8, 8, 5), blob(3, 3, 2), torch.zeros(16, 16)])
+    masks = draw_erase_masks(maps, (0.5, 0.5))
+    for m, mask in zip(maps, masks):
+        positive = int((m > 0).sum())
+        assert int(mask.sum()) == math.floor(0.5 * positive)
+        if mask.any():
+            assert m[mask].min() >= m[(m > 0) & ~mask].max()  # the most attended ones
+
+
+def test_masks_that_differ_by_class_leak_and_label_free_masks_do_not():
+    g = torch.Generator().manual_seed(0)
+    n = 200
+    labels = [0] * n + [1] * n
+    top = torch.zeros(n, 16, 16, dtype=torch.bool)
+    top[:, :6] = torch.rand(n, 6, 16, generator=g) < 0.7
+    bottom = torch.zeros(n, 16, 16, dtype=torch.bool)
+    bottom[:, 10:] = torch.rand(n, 6, 16, generator=g) < 0.7
+    auc, folds = mask_label_auc(torch.cat([top, bottom]), labels)
+    assert auc > 0.99 and len(folds) == 5
+    same = torch.rand(2 * n, 16, 16, generator=g) < 0.3  # one distribution for both classes
+    assert abs(mask_label_auc(same, labels)[0] - 0.5) < 0.07
+
+
+def test_the_leak_auc_agrees_with_scikit_learns_logistic_regression():
+    sklearn = pytest.importorskip("sklearn.model_selection")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    g = torch.Generator().manual_seed(1)
+    n = 300
+    labels = np.array([0] * n + [1] * n)
+    radius = torch.where(torch.tensor(labels) == 1, 4.0, 5.0) + torch.rand(2 * n, generator=g) * 2  # overlapping
+    masks = torch.stack([blob(8, 8, float(r)) > 0.3 for r in radius])
+    ours, _ = mask_label_auc(masks, labels, l2=1e-2)
+    x = torch.nn.functional.adaptive_avg_pool2d(masks.float().unsqueeze(1), 16).flatten(1).numpy()
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1 / (1e-2 * 0.8 * 2 * n), max_iter=2000))
+    cv = sklearn.StratifiedKFold(5, shuffle=True, random_state=0)
+    theirs = sklearn.cross_val_score(model, x, labels, cv=cv, scoring="roc_auc").mean()
+    assert 0.6 < theirs < 0.99 and abs(ours - theirs) < 0.03  # the same model; other fold splits
+
+
+def test_pairing_removes_a_label_targeted_leak():
+    """Reals' maps (towards "real") broad and up, fakes' (towards "fake") small and down: the hole gives the label
+    away; with each real erased by its own fake's map it cannot."""
+    g = torch.Generator().manual_seed(2)
+    maps, keys, labels, pairs = {}, [], [], []
+    for i in range(120):
+        jitter = torch.randint(-2, 3, (2,), generator=g).tolist()
+        maps[f"real/{i}"] = blob(5 + jitter[0], 8 + jitter[1], 6)
+        maps[f"fake/{i}"] = blob(11 + jitter[1], 8 + jitter[0], 3)
+        keys += [f"real/{i}", f"fake/{i}"]
+        labels += [0, 1]
+        pairs.append(Pair(f"real/{i}", f"fake/{i}"))
+    own = erase_leak(maps, keys, labels, alpha_range=(0.5, 1.0))
+    paired = erase_leak(maps, keys, labels, alpha_range=(0.5, 1.0), pairs=pairs)
+    assert own.auc > 0.95 and abs(paired.auc - 0.5) < 0.1
+    assert own.coverage[0][0] > 2 * own.coverage[1][0]  # reals lose far more
+    assert abs(paired.coverage[0][0] - paired.coverage[1][0]) < 0.02
+    assert own.mean_mask[0].shape == (16, 16) and "AUC" in own.summary() and "no label" in paired.summary()
+
+
+def test_paired_maps_serve_a_real_one_of_its_fakes_and_count_the_unpaired():
+    maps = {"r1": torch.zeros(2, 2), "f1a": torch.ones(2, 2), "f1b": torch.full((2, 2), 2.0), "r2": torch.eye(2)}
+    pairs = [Pair("x/r1", "x/f1a"), Pair("x/r1", "x/f1b"), Pair("x/r2", "x/f2"), Pair("y/r9", "y/f9")]
+    assert pairs_by_real(pairs, "x/") == {"r1": ["f1a", "f1b"], "r2": ["f2"]}
+    paired = PairedMaps(maps, pairs, prefix="x/", generator=torch.Generator().manual_seed(0))
+    served = {float(paired["r1"][0, 0]) for _ in range(40)}
+    assert served == {1.0, 2.0}  # one of its fakes per lookup, both over many
+    assert torch.equal(paired["f1a"], maps["f1a"]) and torch.equal(paired["r2"], maps["r2"])  # f2 has no map: own
+    strict = PairedMaps(maps, pairs, prefix="x/", unpaired="none")
+    assert "r2" not in strict and "r1" in strict
+    with pytest.raises(KeyError, match="no paired map for 'r2'"):
+        strict["r2"]
+    report = strict.report(["r1", "r2", "f1a", "f1b"], [0, 0, 1, 1])
+    assert (report.paired, report.none, report.own, report.fakes) == (1, 1, 0, 2)
+    assert "1 of 2 reals take a fake's map" in report.summary()
+    with pytest.raises(ValueError, match="unpaired must be one of"):
+        PairedMaps(maps, pairs, unpaired="skip")
+
+
+def test_leak_command_reads_labels_from_folders_measures_the_pairing_and_draws_the_figure(tmp_path, capsys):
+    from primary_mask import PrimaryMapWriter
+    from primary_mask.cli import main
+
+    keys, maps, rows = [], [], ["split,real,fake"]
+    for i in range(30):
+        keys += [f"real/{i}.png", f"fake/{i}.png"]
+        maps += [blob(5, 8, 6), blob(11, 8, 3)]
+        rows.append(f"train,{i}.png,{i}.png")
+    with PrimaryMapWriter(tmp_path / "s", size=16) as writer:
+        writer.add(keys, torch.stack(maps))
+    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    assert main(["leak", str(tmp_path / "s"), "--png", str(tmp_path / "leak.png")]) == 0
+    out = capsys.readouterr().out
+    assert "cross-validated AUC 1.000 (the hole alone tells the label" in out and (tmp_path / "leak.png").stat().st_size
+    args = ["leak", str(tmp_path / "s"), "--pairs", str(tmp_path / "pairs.csv"), "--pair-prefix", "train/"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "paired maps: 30 of 30 reals take a fake's map" in out
+    assert float(out.split("cross-validated AUC ")[1].split()[0]) < 0.7
