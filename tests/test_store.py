@@ -48,10 +48,8 @@ def test_missing_keys(tmp_path):
     write(tmp_path / "s", keys, maps)
     with pytest.raises(KeyError, match=r"'fake/x.jpg'.*store .*s"):
         PrimaryMapStore(tmp_path / "s")["fake/x.jpg"]
-    with pytest.warns(DeprecationWarning, match="with_primary_maps"):
-        lenient = PrimaryMapStore(tmp_path / "s", missing="skip")
-    assert torch.equal(lenient["fake/x.jpg"], torch.zeros(8, 8))
-    assert torch.equal(lenient.get_batch(["fake/x.jpg", keys[0]])[0], torch.zeros(8, 8))
+    with pytest.raises(KeyError, match=r"'fake/x.jpg'.*store .*s"):
+        PrimaryMapStore(tmp_path / "s").get_batch([keys[0], "fake/x.jpg"])
     with pytest.raises(StoreError, match="store.json does not exist"):
         PrimaryMapStore(tmp_path / "nowhere")
 

@@ -3,7 +3,6 @@ bilinearly) and ``EraseFlag`` (whether an erase transform erased the sample)."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -146,19 +145,3 @@ def _zero(fill: Any) -> Any:
 
 
 _register_bilinear_kernels()
-
-
-class _ErasedPrimaryMap(PrimaryMap):
-    """Deprecated: before 0.2 the erase transforms marked an erased sample by returning its map as this class."""
-
-
-def __getattr__(name: str) -> Any:
-    if name == "ErasedPrimaryMap":
-        warnings.warn(
-            "ErasedPrimaryMap is deprecated and no longer produced: the erase transforms now mark an erased sample "
-            "with EraseFlag(True); put EraseFlag() into the sample (the dataset wrappers do) and read bool(flag)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return _ErasedPrimaryMap
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

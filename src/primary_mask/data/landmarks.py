@@ -11,7 +11,7 @@ import torch
 import torchvision.transforms.v2.functional as F
 from torchvision import tv_tensors
 
-from primary_mask.data.wrappers import KeyedDatasetWrapper, return_erased_arg, transformed_triple
+from primary_mask.data.wrappers import KeyedDatasetWrapper, transformed_triple
 from primary_mask.face_geometry import PARTS_68, check_68
 from primary_mask.tv_tensors import EraseFlag
 
@@ -73,12 +73,11 @@ class LandmarkDataset(KeyedDatasetWrapper):
         transform: Callable[..., Any] | None = None,
         missing: str = "error",
         return_erased: bool = False,
-        return_applied: bool | None = None,
         image_key: str = "image",
     ) -> None:
         super().__init__(dataset, keys, transform, missing, image_key)
         self.landmarks = landmarks
-        self.return_erased = return_erased_arg(return_erased, return_applied)
+        self.return_erased = bool(return_erased)
 
     def load_points(self, key: str, size: tuple[int, int]) -> tv_tensors.KeyPoints:
         try:
@@ -107,7 +106,6 @@ def with_landmarks(
     transform: Callable[..., Any] | None = None,
     missing: str = "error",
     return_erased: bool = False,
-    return_applied: bool | None = None,
     image_key: str = "image",
 ) -> LandmarkDataset:
     """Wrap ``dataset`` (yielding ``(image, label, *rest)``) so ``transform`` sees ``(image, KeyPoints, flag)``.
@@ -122,11 +120,10 @@ def with_landmarks(
             geometric transforms move the ``tv_tensors.KeyPoints`` with the image.
         missing: ``"error"`` raises ``KeyError`` naming the key; ``"skip"`` passes no points (not erased).
         return_erased: also return whether the image was erased (the :class:`EraseFlag`), for gamma (Eq. 13).
-        return_applied: deprecated name of ``return_erased``.
         image_key: for datasets whose items are dicts: the entry holding the image.
 
     Returns a dataset yielding ``(image, label, *rest)``, then ``erased`` (a bool) with ``return_erased``; for
     dict items, a copy of the dict with the transformed image and an ``"erased"`` entry.
     Landmarks that are not 68 finite points raise ``ValueError`` naming the key.
     """
-    return LandmarkDataset(dataset, landmarks, keys, transform, missing, return_erased, return_applied, image_key)
+    return LandmarkDataset(dataset, landmarks, keys, transform, missing, return_erased, image_key)

@@ -54,14 +54,6 @@ def resolve_keys(dataset: Any, keys: Sequence[str] | Callable[[int], str] | None
     return keys
 
 
-def return_erased_arg(return_erased: bool, return_applied: bool | None) -> bool:
-    """``return_erased``, or the deprecated ``return_applied`` when that was given."""
-    if return_applied is None:
-        return bool(return_erased)
-    warnings.warn("return_applied is deprecated; pass return_erased", DeprecationWarning, stacklevel=3)
-    return bool(return_applied)
-
-
 IMAGE_ONLY_HINT = (
     "a pipeline that takes only an image (timm's create_transform, a torchvision.transforms v1 Compose) goes after "
     "the erase inside primary_mask.ImageOnly: v2.Compose([PrimaryRegionErase(0.5, (0.5, 1.0)), ImageOnly(tf)])"
@@ -161,7 +153,6 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         resize_to_image: bool = True,
         return_map: bool = False,
         return_erased: bool = False,
-        return_applied: bool | None = None,
         image_key: str = "image",
         stretch: bool = False,
         resized: bool = False,
@@ -170,7 +161,7 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         self.maps = maps
         self.resize_to_image = resize_to_image
         self.return_map = return_map
-        self.return_erased = return_erased_arg(return_erased, return_applied)
+        self.return_erased = bool(return_erased)
         self.stretch, self.resized = bool(stretch), bool(resized)
         if missing == "skip" and not callable(self.keys) and self.keys and hasattr(maps, "__contains__"):
             if not any(key in maps for key in self.keys):
@@ -243,7 +234,6 @@ def with_primary_maps(
     resize_to_image: bool = True,
     return_map: bool = False,
     return_erased: bool = False,
-    return_applied: bool | None = None,
     image_key: str = "image",
     stretch: bool = False,
     resized: bool = False,
@@ -267,7 +257,6 @@ def with_primary_maps(
         return_map: also return the transformed map.
         return_erased: also return whether pixels of the image were erased (a bool, from the
             :class:`~primary_mask.EraseFlag`), for the Eq. 13 weight gamma.
-        return_applied: deprecated name of ``return_erased``.
         image_key: for datasets whose items are dicts: the entry holding the image.
         stretch: allow a map whose aspect differs from the image's to be stretched over it.
         resized: the dataset resizes each image before the wrapper (the same image that was baked, at another size
@@ -278,8 +267,8 @@ def with_primary_maps(
     ``"primary_map"`` and ``"erased"``.
 
     Alignment is checked, never assumed: when ``maps`` records the size each image was baked from
-    (``maps.image_size(key) -> (h, w)``, as :class:`~primary_mask.PrimaryMapStore` does for stores baked since
-    0.2), an image loaded transposed (EXIF orientation), with another aspect, or at another size (a re-crop;
+    (``maps.image_size(key) -> (h, w)``, as :class:`~primary_mask.PrimaryMapStore` does for each key whose store
+    recorded it), an image loaded transposed (EXIF orientation), with another aspect, or at another size (a re-crop;
     ``resized=True`` allows a plain resize) raises ``ValueError`` naming the key and the likely cause; otherwise
     a map whose own aspect differs from the image's raises, unless ``stretch=True``. A map with NaN/inf raises
     ``ValueError`` naming the key. ``keys=None`` uses ``dataset.keys`` when the dataset has that list.
@@ -293,7 +282,6 @@ def with_primary_maps(
         resize_to_image,
         return_map,
         return_erased,
-        return_applied,
         image_key=image_key,
         stretch=stretch,
         resized=resized,

@@ -1,10 +1,11 @@
 """Comparisons written as 0/1 into a float buffer.
 
-On some CPU builds (torch 2.14.1 on the project's build machine among them) a comparison with a bool result,
-and counting it with ``count_nonzero``, is not vectorized: the same comparison written into a float buffer is
-several times faster, and the buffer's ``sum`` is an exact count (below 2**24 elements in float32, 2**53 in
-float64). ``.bool()`` turns the buffer into a mask when one is needed. Harmless on CUDA. The figures are in
-benchmarks/RESULTS.md.
+:func:`compare_to_float` writes a comparison as 0.0/1.0 into a floating buffer rather than a bool tensor, and a
+count is that buffer's ``sum``: exact while the count fits the mantissa (below 2**24 elements in float32, 2**53
+in float64; :func:`exact_count_like` picks the dtype). ``.bool()`` turns the buffer into a mask when one is
+needed. The reason is speed: on some CPU builds a comparison with a bool result, and ``count_nonzero`` over it,
+is not vectorized, while the same comparison into a float buffer is; on CUDA the two cost the same. Measurements
+are in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations

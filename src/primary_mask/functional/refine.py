@@ -39,10 +39,10 @@ def _validated_rows(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _refine_one(flat: torch.Tensor, alpha: float) -> tuple[torch.Tensor, int]:
     """One validated (N,) map: the mask and k. The k-th largest positive value by ``kthvalue`` (a selection, no
-    sort), then the values above it and the first of its ties. About half the ops of the bucketed batch path,
-    which is what a per-sample transform pays for. Comparisons go into float buffers (see
-    :mod:`primary_mask.functional._compare`); counts are their sums, so float32 maps of 2**24 pixels or more
-    count in float64."""
+    sort), then the values above it and the first of its ties. It takes fewer passes over the map than the
+    bucketed batch path, and a per-sample transform refines one map at a time. Comparisons go into float
+    buffers (see :mod:`primary_mask.functional._compare`); counts are their sums, so float32 maps of 2**24 pixels
+    or more count in float64."""
     counts = exact_count_like(flat)
     positive = compare_to_float(torch.gt, flat, 0, like=counts)
     n_pos = int(positive.sum())

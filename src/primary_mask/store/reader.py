@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ import torch
 from primary_mask.store.format import FORMAT, FORMAT_VERSION, StoreError, check_shard, open_shard_memmap, read_json
 
 __all__ = ["PrimaryMapStore", "load_index", "load_parts"]
-
-MISSING_POLICIES = ("error", "skip")
 
 # Shard files whose digest this process checked, as (path, bytes, mtime): a forked DataLoader worker inherits the
 # set, so each shard is hashed once however many stores and workers open it.
@@ -71,24 +68,11 @@ class PrimaryMapStore:
     are still checked) for a store already checked with ``primary-mask verify``.
 
     An unknown key raises ``KeyError`` naming the key and the store. What a training sample without a map gets
-    is decided in one place, the dataset wrapper (``with_primary_maps(..., missing="skip")``); the store's own
-    ``missing`` argument is deprecated (``missing="skip"`` still returns all-zero maps, with a warning).
+    is decided in one place, the dataset wrapper (``with_primary_maps(..., missing="skip")``), not by the store.
     """
 
-    def __init__(self, path: str | os.PathLike, missing: str | None = None, verify: bool = True) -> None:
-        if missing is None:
-            missing = "error"
-        else:
-            warnings.warn(
-                "PrimaryMapStore(missing=...) is deprecated: set the policy once, on the dataset wrapper "
-                "(with_primary_maps(..., missing='skip'))",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-        if missing not in MISSING_POLICIES:
-            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+    def __init__(self, path: str | os.PathLike, *, verify: bool = True) -> None:
         self.path = Path(path)
-        self.missing = missing
         self.verify = bool(verify)
         self.meta, self._index, self.shards, self._sizes = load_parts(self.path)
         self.size = int(self.meta["size"])
@@ -187,8 +171,6 @@ class PrimaryMapStore:
 
     def __getitem__(self, key: str) -> torch.Tensor:
         if key not in self._index:
-            if self.missing == "skip":
-                return torch.zeros(self.size, self.size)
             raise KeyError(
                 f"no primary map for key {key!r} in store {self.path} "
                 "(with_primary_maps(..., missing='skip') leaves such samples unerased)"
@@ -197,14 +179,12 @@ class PrimaryMapStore:
         return self._to_float(self._finite(self._shard(shard)[row][None], [key])[0])
 
     def get_batch(self, keys: Iterable[str]) -> torch.Tensor:
-        """``(N, size, size)`` float32 maps for ``keys`` (the missing policy applies to each key)."""
+        """``(N, size, size)`` float32 maps for ``keys``; ``KeyError`` naming the first key the store lacks."""
         keys = list(keys)
         out = torch.zeros(len(keys), self.size, self.size)
         by_shard: dict[str, tuple[list[int], list[int]]] = {}
         for i, key in enumerate(keys):
             if key not in self._index:
-                if self.missing == "skip":
-                    continue
                 raise KeyError(f"no primary map for key {key!r} in store {self.path}")
             shard, row = self._index[key]
             slots, rows = by_shard.setdefault(shard, ([], []))

@@ -11,7 +11,7 @@ from primary_mask._lazy import lazy_exports
 if _typing.TYPE_CHECKING:
     from primary_mask.face_geometry import PARTS_68, check_landmarks, hull_mask
     from primary_mask.synth.blend import PseudoFake, RegionBlend, SelfBlend
-    from primary_mask.synth.dataset import PseudoFakeDataset, extract_landmarks, load_landmark_folder
+    from primary_mask.synth.dataset import PseudoFakeDataset, extract_landmarks
     from primary_mask.synth.landmarks import DlibLandmarks
     from primary_mask.synth.masks import MASK_TYPES, blending_boundary, deform_mask, region_mask
     from primary_mask.synth.reconstruct import KERNELS, UpsamplingReconstruction, upsample
@@ -27,7 +27,6 @@ _SOURCES = {
     "SelfBlend": "primary_mask.synth.blend",
     "PseudoFakeDataset": "primary_mask.synth.dataset",
     "extract_landmarks": "primary_mask.synth.dataset",
-    "load_landmark_folder": "primary_mask.synth.dataset",
     "DlibLandmarks": "primary_mask.synth.landmarks",
     "MASK_TYPES": "primary_mask.synth.masks",
     "blending_boundary": "primary_mask.synth.masks",
@@ -60,7 +59,6 @@ __all__ = [
     "deform_mask",
     "extract_landmarks",
     "hull_mask",
-    "load_landmark_folder",
     "region_mask",
     "upsample",
     "write_pseudo_fake_set",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ from tqdm import tqdm
 
 from primary_mask.data.image_list import ImageItem
 from primary_mask.data.io import read_rgb
-from primary_mask.data.landmarks import LandmarkFolder
 
-__all__ = ["PseudoFakeDataset", "extract_landmarks", "load_landmark_folder"]
+__all__ = ["PseudoFakeDataset", "extract_landmarks"]
 
 
 def extract_landmarks(
@@ -42,16 +40,6 @@ def extract_landmarks(
         target.parent.mkdir(parents=True, exist_ok=True)
         np.save(target, points.astype(np.float32))
     return missed
-
-
-def load_landmark_folder(folder: str | Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
-    """Deprecated: ``LandmarkFolder(folder)`` is the mapping ``key -> (68, 2)`` over such a folder (loaded on
-    access); ``PseudoFakeDataset`` and ``with_landmarks`` take it directly."""
-    warnings.warn(
-        "load_landmark_folder is deprecated; pass primary_mask.LandmarkFolder(folder) instead", DeprecationWarning, 2
-    )
-    landmarks = LandmarkFolder(folder)
-    return {k: landmarks[k] for k in keys if k in landmarks}
 
 
 class PseudoFakeDataset(Dataset):

@@ -16,11 +16,3 @@ __all__ = [
     "RandomRegionErase",
     "StaticRegionErase",
 ]
-
-
-def __getattr__(name: str):
-    if name == "FACE_PARTS_68":  # deprecated; the warning comes from ablation
-        from primary_mask.transforms import ablation
-
-        return ablation.FACE_PARTS_68
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import torch
 from torchvision import tv_tensors
 
-from primary_mask.face_geometry import ERASE_PARTS, PARTS_68, check_68, part_mask
+from primary_mask.face_geometry import ERASE_PARTS, check_68, part_mask
 from primary_mask.functional.erase import Fill
 from primary_mask.transforms.erase import MaskErase, PrimaryRegionErase
 
 __all__ = ["ERASE_PARTS", "LandmarkRegionErase", "RandomRegionErase", "StaticRegionErase"]
-
-
-def __getattr__(name: str):
-    if name == "FACE_PARTS_68":
-        warnings.warn(
-            "FACE_PARTS_68 is deprecated: the part polygons are ERASE_PARTS (names) of PARTS_68 (indices), "
-            "from primary_mask.transforms.ablation and primary_mask.data.landmarks",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return {part: [PARTS_68[name] for name in names] for part, names in ERASE_PARTS.items()}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RandomRegionErase(PrimaryRegionErase):

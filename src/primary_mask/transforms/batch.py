@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,38 +15,15 @@ from primary_mask.transforms.settings import EraseSettings
 __all__ = ["EraseParams", "BatchPrimaryRegionErase"]
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class EraseParams:
     """Per-sample draws of one batch: ``selected`` (B,) bool (the Bernoulli(p) decision) and ``alpha`` (B,)
     float64. After a forward pass, ``erased`` (B,) bool says which images really lost pixels (selected, and a
-    non-empty refined mask): use it for the Eq. 13 weight. Replaying params re-draws nothing. ``applied`` is the
-    deprecated name of ``selected`` (as a keyword and an attribute)."""
+    non-empty refined mask): use it for the Eq. 13 weight. Replaying params re-draws nothing."""
 
     selected: torch.Tensor
     alpha: torch.Tensor
     erased: torch.Tensor | None = None
-
-    def __init__(
-        self,
-        selected: torch.Tensor | None = None,
-        alpha: torch.Tensor | None = None,
-        erased: torch.Tensor | None = None,
-        *,
-        applied: torch.Tensor | None = None,
-    ) -> None:
-        if applied is not None:
-            warnings.warn("EraseParams(applied=...) is deprecated; pass selected=...", DeprecationWarning, 2)
-            selected = applied if selected is None else selected
-        if selected is None or alpha is None:
-            raise TypeError("EraseParams needs selected and alpha")
-        object.__setattr__(self, "selected", selected)
-        object.__setattr__(self, "alpha", alpha)
-        object.__setattr__(self, "erased", erased)
-
-    @property
-    def applied(self) -> torch.Tensor:
-        warnings.warn("EraseParams.applied is deprecated; read .selected", DeprecationWarning, 2)
-        return self.selected
 
     def to(self, device: torch.device | str) -> EraseParams:
         erased = None if self.erased is None else self.erased.to(device)
