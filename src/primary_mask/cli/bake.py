@@ -9,7 +9,7 @@ from pathlib import Path
 from primary_mask.cli._parser import positive_int
 
 # Only torch-free modules: ``--help`` must not load torch models, CAM or plotting code.
-from primary_mask.localize.names import BAND_VALUES, CAM_NAMES, CAM_NORMALIZATIONS, CAM_TARGETS, FUSIONS
+from primary_mask.localize.names import BAND_VALUES, CAM_BACKENDS, CAM_NAMES, CAM_NORMALIZATIONS, CAM_TARGETS, FUSIONS
 from primary_mask.localize.recipe import RECIPE
 
 
@@ -46,6 +46,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="how each model's CAM is scaled to [0, 1] before fusion (default: minmax). minmax: by its own minimum "
         "and maximum (pytorch-grad-cam); max: by its own maximum only, so the CAM's zeros stay 0. "
         "Recorded in the store's provenance when not minmax",
+    )
+    b.add_argument(
+        "--cam-backend",
+        default=None,
+        choices=CAM_BACKENDS,
+        help="who computes the CAMs: torch (batched on --device) or grad-cam (pytorch-grad-cam, NumPy and OpenCV on "
+        "the CPU); the maps agree within 1e-5 (default: torch for gradcam and gradcam++, grad-cam for the others). "
+        "Recorded in the store's provenance",
     )
     b.add_argument(
         "--target",
@@ -158,6 +166,7 @@ def _bake(args: argparse.Namespace) -> int:
             unknown_labels=args.unknown_labels,
             fake_class=args.fake_class,
             allow_random_weights=args.allow_random_weights,
+            cam_backend=args.cam_backend,
             progress=not args.quiet,
             log=lambda line: print(line, flush=True),
         )

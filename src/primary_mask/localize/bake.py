@@ -310,6 +310,7 @@ def bake_store(
     unknown_labels: str = "error",
     fake_class: int = 1,
     allow_random_weights: bool = False,
+    cam_backend: str | None = None,
     progress: bool = True,
     log=print,
 ) -> BakeReport:
@@ -327,7 +328,9 @@ def bake_store(
 
     Every setting is checked before any work (``ValueError`` naming it): the recipe when made, and here a model
     without a checkpoint (unless ``allow_random_weights``, for tests), ``batch_size`` / ``workers``, unknown labels.
-    ``log`` prints the one-line notes (rebaked shards, the merged index). Returns the :class:`BakeReport`.
+    ``cam_backend`` (``"torch"`` / ``"grad-cam"``, default: the localizer's) is recorded in the provenance, not
+    compared on resume: both give the same maps. ``log`` prints the one-line notes (rebaked shards, the merged index).
+    Returns the :class:`BakeReport`.
     """
     from primary_mask.data.images import items_from_spec
     from primary_mask.store import PrimaryMapWriter, StoreLock, consolidate_index
@@ -374,6 +377,7 @@ def bake_store(
             device=device,
             batch_size=batch_size,
             fake_class=fake_class,
+            cam_backend=cam_backend,
         )
         provenance = bake_provenance(localizer, recipe.input_size, dtype, unknown_labels, images=image_root(items))
         writer = PrimaryMapWriter(
