@@ -34,8 +34,8 @@ def check_map_fits(
         if not stretch and aspects_differ(tuple(map_size), (h, w)):
             raise ValueError(
                 f"{what} is {map_size[0]}x{map_size[1]} (HxW) but its image is {h}x{w}: stretching it "
-                "would misalign map and image. Pass stretch=True if the map covers the whole image (stores baked "
-                "before primary_mask 0.2 record no image size), or give maps of the image's aspect"
+                "would misalign map and image. Pass stretch=True if the map covers the whole image (a map source "
+                "that records no baked image size cannot be checked further), or give maps of the image's aspect"
             )
         return
     bh, bw = baked_size
