@@ -9,9 +9,11 @@ from primary_mask._lazy import lazy_exports
 from primary_mask.localize.names import BAND_VALUES, FUSIONS
 
 if _typing.TYPE_CHECKING:
+    from primary_mask.localize.fam import forgery_attention_map
     from primary_mask.localize.fusion import fuse_maps
     from primary_mask.localize.localizer import CAM_METHODS, LabelTarget, PrimaryRegionLocalizer
     from primary_mask.localize.target_layers import default_target_layer
+    from primary_mask.localize.torch_cam import batch_cam
     from primary_mask.localize.zoo import load_model
 
 __all__ = [
@@ -20,7 +22,9 @@ __all__ = [
     "FUSIONS",
     "LabelTarget",
     "PrimaryRegionLocalizer",
+    "batch_cam",
     "default_target_layer",
+    "forgery_attention_map",
     "fuse_maps",
     "load_model",
 ]
@@ -30,8 +34,10 @@ _SOURCES = {
     "LabelTarget": "primary_mask.localize.localizer",
     "PrimaryRegionLocalizer": "primary_mask.localize.localizer",
     "default_target_layer": "primary_mask.localize.target_layers",
+    "batch_cam": "primary_mask.localize.torch_cam",
+    "forgery_attention_map": "primary_mask.localize.fam",
     "fuse_maps": "primary_mask.localize.fusion",
     "load_model": "primary_mask.localize.zoo",
 }
-_SUBMODULES = ("bake", "fusion", "localizer", "names", "target_layers", "zoo")
+_SUBMODULES = ("bake", "fam", "fusion", "localizer", "names", "recipe", "target_layers", "torch_cam", "zoo")
 __getattr__, __dir__ = lazy_exports(globals(), _SOURCES, _SUBMODULES)
