@@ -26,7 +26,7 @@ import torchvision
 from f3net import F3Net
 from torch import nn
 
-__all__ = ["BACKBONES", "TIMM_NAMES", "create_backbone", "load_weights"]
+__all__ = ["BACKBONES", "BAKE_NAMES", "TIMM_NAMES", "create_backbone", "load_weights"]
 
 TIMM_NAMES = {
     "xception": "legacy_xception",
@@ -35,6 +35,10 @@ TIMM_NAMES = {
     "resnet50": "resnet50",
     "efficientnet_lite0": "efficientnet_lite0",
 }
+
+# How `primary-mask bake --model` (and bake_store) names each backbone whose weights a zoo member or an online
+# refresh bakes from (F3-Net cannot: not a timm or torchvision model).
+BAKE_NAMES = {**TIMM_NAMES, "mobilenet_v2": "torchvision.mobilenet_v2"}
 
 
 def _timm(name: str) -> Callable[[int, bool], nn.Module]:

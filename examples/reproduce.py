@@ -25,6 +25,8 @@ Config keys (see examples/configs/*.yaml):
   variants: [{name, prle: {mask, p, alpha_range, fill, gamma, erase_on, missing, pairs, pair_prefix, unpaired} | null,
               bake: {overrides, members: [...]},
               data: {train: SPEC, val: SPEC}}]   # data: this row trains on other sets (the zoo and stores do not)
+  online_maps: gradcam | gradcam++ | fam, refresh: step | epoch:N (train.py's --online-maps/--refresh: the maps
+    of the detector being trained, no zoo or store; mask primary or rfm)
   mask: primary (PRLE), random, static (these three erase from the baked maps), landmark (from data.landmarks) or
     oracle (the true manipulation region of each aligned pair, from data.masks: `primary-mask masks-store`, erased
     whole as with static; needs missing: skip, since misaligned pairs have no mask)
@@ -85,6 +87,8 @@ CONFIG_KEYS = {
         "pairs",
         "pair_prefix",
         "unpaired",
+        "online_maps",
+        "refresh",
     ),
     "variants[].bake": (*BAKE_KEYS, "members"),
 }
@@ -222,8 +226,8 @@ def check_run_seed(folder: Path, seed: int) -> None:
 def bake_setting(cfg: dict, variant: dict) -> dict | None:
     """The store a variant erases from, or None (no PRLE, or landmark masks, which need no maps). An oracle
     variant's store: ``{"oracle": True, "masks", "prefix", "size"}``."""
-    if variant_mask(variant) in (None, "landmark"):
-        return None
+    if variant_mask(variant) in (None, "landmark") or variant["prle"].get("online_maps"):
+        return None  # landmark masks need no maps; online maps come from the model being trained
     over = variant.get("bake", {})
     if variant_mask(variant) == "oracle":
         data = cfg["data"]
@@ -401,7 +405,12 @@ def train_args(
     prle = variant.get("prle")
     if prle:
         a = prle.get("alpha_range", [0.0, 1.0])
-        source = ["--landmarks", str(cfg["data"]["landmarks"])] if store is None else ["--maps", str(store)]
+        if prle.get("online_maps"):  # the detector's own maps (issue #24): self-PRLE or RFM
+            source = ["--online-maps", prle["online_maps"], "--refresh", str(prle.get("refresh", "step"))]
+        elif store is None:
+            source = ["--landmarks", str(cfg["data"]["landmarks"])]
+        else:
+            source = ["--maps", str(store)]
         args += [
             *source,
             "--mask",

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as nnf
-from backbones import BACKBONES, create_backbone
+from backbones import BACKBONES, BAKE_NAMES, create_backbone
 from common import (
     MEAN,
     PSEUDO_HELP,
     STD,
+    bake_items,
     check_labels,
     dataset_from_spec,
     distributed,
@@ -36,6 +37,7 @@ from common import (
     seed_everything,
     to_model_input,
 )
+from online import REFRESH_HELP, EpochRefresh, SwappableMaps, parse_refresh
 from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.transforms import v2
 from tqdm import tqdm
@@ -55,10 +57,12 @@ from primary_mask import (
 from primary_mask.cli import HelpFormatter as CliHelpFormatter
 from primary_mask.data import SPEC_HELP
 from primary_mask.data.pairing import PairedMaps
+from primary_mask.localize.online import ONLINE_MAPS, online_maps
 from primary_mask.metrics import detection_report
 from primary_mask.quality.leak import erase_leak
+from primary_mask.transforms import BatchRFMErase
 
-MASKS = ("primary", "random", "static", "landmark")  # --mask; the runner's prle.mask takes the same names
+MASKS = ("primary", "random", "static", "landmark", "rfm")  # --mask; the runner's prle.mask takes the same names
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, CliHelpFormatter):
@@ -92,7 +96,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="primary",
         help="primary: PRLE (Eq. 9-12); random: a rectangle of the same size (Table IV); static: the whole "
         "fused map, no dynamic exploitation (Table VII); landmark: the eyes, nose or mouth from --landmarks "
-        "(Table IV; needs no maps). random/static/landmark erase in the loader.",
+        "(Table IV; needs no maps); rfm: RFM's boxes at the top points of the online maps (--online-maps, "
+        "--refresh step). random/static/landmark erase in the loader.",
     )
     p.add_argument(
         "--landmarks",
@@ -105,6 +110,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="error",
         help="a training image without a map (or without landmarks for --mask landmark): stop, or never erase it",
     )
+    p.add_argument(
+        "--online-maps",
+        choices=ONLINE_MAPS,
+        default=None,
+        help="maps of the detector being trained instead of a zoo's --maps (issue #24): its Grad-CAM or Grad-CAM++ "
+        "(self-PRLE) or RFM's forgery attention map (fam); see --refresh (default: none)",
+    )
+    p.add_argument("--refresh", default="step", help=f"with --online-maps: {REFRESH_HELP}")
     p.add_argument(
         "--pairs",
         default=None,
@@ -147,6 +160,9 @@ def build_train_set(args, base, store, landmarks=None):
             missing=args.missing_maps,
             return_erased=True,
         )
+    if args.online_maps and args.refresh == "step":  # uint8 batches: the loop computes the maps and erases
+        base.transform = v2.Compose(geometry)
+        return base
     if store is None:
         base.transform = v2.Compose(geometry + tail)
         return base
@@ -190,13 +206,29 @@ def main(argv=None) -> dict:
         raise SystemExit("error: --mask landmark erases from --landmarks DIR and takes no --maps")
     if args.landmarks and args.mask != "landmark":
         raise SystemExit("error: --landmarks is only read with --mask landmark")
-    store = PrimaryMapStore(args.maps) if args.maps else None
+    refresh_rule, every = parse_refresh(args.refresh)
+    if args.online_maps and args.maps:
+        raise SystemExit("error: --online-maps computes the maps from the model being trained; it takes no --maps")
+    if args.mask == "rfm" and not (args.online_maps and refresh_rule == "step"):
+        raise SystemExit("error: --mask rfm places RFM's boxes on the online maps of each step: --online-maps ... "
+                         "--refresh step")  # fmt: skip
+    if args.online_maps and args.mask not in ("primary", "rfm"):
+        raise SystemExit(f"error: --online-maps erases with --mask primary or rfm, not {args.mask}")
+    if args.online_maps and refresh_rule == "epoch" and (args.online_maps == "fam" or args.backbone not in BAKE_NAMES):
+        raise SystemExit(
+            "error: --refresh epoch:N bakes the model's Grad-CAMs into a store: it needs --online-maps gradcam or "
+            f"gradcam++ and a backbone bake can load ({', '.join(sorted(BAKE_NAMES))}); use --refresh step"
+        )
+    if args.online_maps and refresh_rule == "epoch" and args.erase_on == "gpu":
+        raise SystemExit("error: --refresh epoch:N reads its store in the loader: use --erase-on loader")
+    swappable = SwappableMaps() if args.online_maps and refresh_rule == "epoch" else None
+    store = PrimaryMapStore(args.maps) if args.maps else swappable
     if args.pairs and store is None:
         raise SystemExit("error: --pairs chooses whose map a real is erased with; it needs --maps")
     leak_store = store
     landmarks = LandmarkFolder(args.landmarks) if args.landmarks else None
     train_keys = sorted(set(train_base.keys))
-    if store is not None:
+    if store is not None and swappable is None:
         check_missing_keys(train_keys, store, f"the map store {store.path}", args.missing_maps)
     if landmarks is not None:
         check_missing_keys(
@@ -206,7 +238,12 @@ def main(argv=None) -> dict:
             args.missing_maps,
             fix="run primary-mask landmarks for them",
         )
-    if store is not None and args.mask in ("primary", "static") and isinstance(getattr(train_base, "keys", None), list):
+    if (
+        leak_store is not None
+        and swappable is None
+        and args.mask in ("primary", "static")
+        and isinstance(getattr(train_base, "keys", None), list)
+    ):
         alphas = (1.0, 1.0) if args.mask == "static" else tuple(args.alpha_range)
         pairing = {"pairs": args.pairs, "prefix": args.pair_prefix, "unpaired": args.unpaired} if args.pairs else {}
         labels = list(train_base.labels)
@@ -222,6 +259,8 @@ def main(argv=None) -> dict:
         log_leak = None
     if args.pairs:
         store = PairedMaps(store, args.pairs, prefix=args.pair_prefix, unpaired=args.unpaired)
+    if swappable is not None:
+        args.missing_maps = "skip"  # before the first refresh, and for images the refresh could not read
     train_set = build_train_set(args, train_base, store, landmarks)
     sampler = DistributedSampler(train_set, seed=args.seed) if world > 1 else None
     g = torch.Generator().manual_seed(args.seed)
@@ -244,9 +283,27 @@ def main(argv=None) -> dict:
         )
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda")
+    step_maps = args.online_maps if args.online_maps and refresh_rule == "step" else None
     batch_erase = (
         BatchPrimaryRegionErase(args.p, tuple(args.alpha_range), fill_value(args.fill))
-        if store is not None and args.erase_on == "gpu" and args.mask == "primary"
+        if (store is not None and swappable is None and args.erase_on == "gpu" and args.mask == "primary")
+        or (step_maps and args.mask == "primary")
+        else None
+    )
+    rfm_erase = BatchRFMErase(args.p, fill=fill_value(args.fill)) if step_maps and args.mask == "rfm" else None
+    core = model.module if world > 1 else model
+    refresher = (
+        EpochRefresh(
+            every,
+            args.online_maps,
+            BAKE_NAMES[args.backbone],
+            bake_items(args.train),
+            out / "online",
+            args.size,
+            args.workers,
+            device,
+        )  # fmt: skip
+        if swappable is not None
         else None
     )
     start_epoch, best_auc, step = 0, -math.inf, 0
@@ -259,6 +316,8 @@ def main(argv=None) -> dict:
         g.set_state(ckpt["loader_rng"])
         start_epoch, best_auc, step = ckpt["epoch"] + 1, ckpt["best_auc"], ckpt["step"]
         print(f"resumed from {out / 'last.pt'} at epoch {start_epoch}")
+        if refresher is not None:
+            refresher.restore(start_epoch, swappable)
 
     def log(record: dict) -> None:
         if rank == 0:
@@ -276,6 +335,13 @@ def main(argv=None) -> dict:
             sampler.set_epoch(epoch)
         if hasattr(train_base, "set_epoch"):  # new pseudo-fakes every epoch
             train_base.set_epoch(epoch)
+        if refresher is not None and refresher.last_before(epoch) == epoch:
+            record = refresher.refresh(epoch, core, swappable, rank)
+            log(record)
+            if rank == 0:
+                print(f"refresh at epoch {epoch}: {record['maps']} maps of the current model in {record['seconds']} s")
+        elif refresher is not None and refresher.last_before(epoch) is None and rank == 0:
+            print(f"epoch {epoch}: warm-up, no online map before the first refresh at epoch {every}")
         model.train()
         bar = tqdm(
             train_loader, desc=f"epoch {epoch}", unit="batch", disable=args.quiet or rank != 0, dynamic_ncols=True
@@ -286,7 +352,12 @@ def main(argv=None) -> dict:
                 break
             images, labels = batch[0].to(device, non_blocking=True), batch[1].to(device).float()
             was_erased = None
-            if batch_erase is not None:
+            if step_maps:  # the current model's maps of this batch, erased on the device (RFM's schedule)
+                maps = online_maps(core, normalise(images), labels, step_maps, smooth=args.mask != "rfm")
+                eraser = rfm_erase if rfm_erase is not None else batch_erase
+                images, params = eraser(images, maps, return_params=True)
+                images, was_erased = normalise(images), params.erased
+            elif batch_erase is not None:
                 maps = batch[2].to(device)
                 images, params = batch_erase(images, maps, return_params=True)
                 images, was_erased = normalise(images), params.erased

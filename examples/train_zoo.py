@@ -25,16 +25,12 @@ from urllib.parse import parse_qs
 
 import torch
 import train
-from backbones import TIMM_NAMES
+from backbones import BAKE_NAMES
 from common import bake_items
 
 from primary_mask.localize.bake import BakeFailed, BakeInterrupted, bake_store
 from primary_mask.localize.names import BAND_VALUES, CAM_NAMES
 from primary_mask.localize.recipe import RECIPE
-
-# How `primary-mask bake --model` names each backbone that can join the zoo (F3-Net cannot: not a timm or
-# torchvision model).
-BAKE_NAMES = {**TIMM_NAMES, "mobilenet_v2": "torchvision.mobilenet_v2"}
 
 
 def image_root(spec: str) -> Path:

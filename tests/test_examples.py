@@ -442,3 +442,64 @@ def test_train_with_paired_maps_erases_reals_with_their_fakes_maps_and_logs_the_
     assert "erase leak:" in printed and "paired maps: 6 of 6 reals take a fake's map" in printed
     logged = [json.loads(line) for line in (tmp_path / "paired" / "log.jsonl").read_text().splitlines()]
     assert [r for r in logged if r["event"] == "leak"][0]["auc"] < 0.7
+
+
+@pytest.mark.parametrize("maps, mask", [("gradcam++", "primary"), ("fam", "primary"), ("fam", "rfm")])
+def test_online_maps_at_every_step(data, tmp_path, maps, mask):
+    """--online-maps ... --refresh step (RFM's schedule): the current model's maps of each batch, erased on the
+    device; every sample erased with p = 1."""
+    online = ["--online-maps", maps, "--mask", mask, "--p", "1.0", "--fill", "uniform"]
+    result = run_train(data, tmp_path / maps, *online, "--size", "64")  # 64 px: a 2x2 CAM grid, not a constant
+    assert result["erased_share"] == 1.0
+
+
+def test_online_refresh_every_epoch_warms_up_bakes_and_resumes(data, tmp_path, capsys):
+    """--refresh epoch:1 (self-PRLE): epoch 0 is a warm-up without erasing; at epoch 1 the model's CAMs are baked
+    with the library's bake job and erased in the loader; a run resumed at epoch 2 reads the epoch-1 store again and
+    refreshes at epoch 2 (a killed refresh resumes its store: the weights are the same bytes)."""
+    online = ["--online-maps", "gradcam", "--refresh", "epoch:1", "--p", "1.0", "--size", "64"]
+    run_train(data, tmp_path / "r", *online, "--epochs", "2")
+    records = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    epochs = [r for r in records if r["event"] == "epoch"]
+    refreshes = [r for r in records if r["event"] == "refresh"]
+    assert epochs[0]["erased_share"] == 0.0 and epochs[1]["erased_share"] > 0  # warm-up, then erased
+    assert [r["epoch"] for r in refreshes] == [1] and refreshes[0]["maps"] == 12 and refreshes[0]["seconds"] >= 0
+    store = PrimaryMapStore(tmp_path / "r" / "online" / "epoch1")
+    assert store.provenance["settings"]["cam"] == "gradcam" and store.provenance["settings"]["input_size"] == 64
+    assert "warm-up" in capsys.readouterr().out
+    weights = (tmp_path / "r" / "online" / "epoch1.pth").read_bytes()
+    (tmp_path / "r" / "online" / "epoch1.pth").unlink()  # a refresh killed before its bake: rewritten the same
+    resumed = run_train(data, tmp_path / "r", *online, "--epochs", "3", "--resume")
+    assert resumed["epoch"] == 2 and resumed["erased_share"] > 0
+    assert [json.loads(x)["epoch"] for x in (tmp_path / "r" / "log.jsonl").read_text().splitlines()
+            if json.loads(x)["event"] == "refresh"] == [1, 2]  # fmt: skip
+    assert (tmp_path / "r" / "online" / "epoch2" / "store.json").exists()
+    assert len(weights) > 0
+
+
+def test_online_maps_are_refused_where_they_cannot_work(data, tmp_path):
+    with pytest.raises(SystemExit, match="takes no --maps"):
+        run_train(data, tmp_path / "a", "--online-maps", "fam", "--maps", str(tmp_path))
+    with pytest.raises(SystemExit, match="--mask rfm places RFM's boxes"):
+        run_train(data, tmp_path / "b", "--mask", "rfm")
+    with pytest.raises(SystemExit, match="needs --online-maps gradcam or gradcam\\+\\+"):
+        run_train(data, tmp_path / "c", "--online-maps", "fam", "--refresh", "epoch:2")
+    with pytest.raises(SystemExit, match="--refresh 'epoch:0'"):
+        run_train(data, tmp_path / "d", "--online-maps", "gradcam", "--refresh", "epoch:0")
+
+
+def test_online_refresh_under_torchrun_bakes_one_shard_per_rank(data, tmp_path):
+    """--refresh epoch:1 with two processes: each rank bakes its slice into the epoch's store, a barrier, then both
+    read the whole store."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29547",
+           str(ROOT / "examples" / "train.py"), "--train", str(data / "train"), "--val", str(data / "val"),
+           "--backbone", "mobilenet_v2", "--out", str(tmp_path / "ddp"), "--device", "cpu", *COMMON, "--size", "64",
+           "--epochs", "2", "--online-maps", "gradcam", "--refresh", "epoch:1"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    store = PrimaryMapStore(tmp_path / "ddp" / "online" / "epoch1")
+    assert len(store) == 12  # both ranks' slices, in the index rank 0 consolidated
+    assert [r["epoch"] for r in map(json.loads, (tmp_path / "ddp" / "log.jsonl").read_text().splitlines())
+            if r["event"] == "refresh"] == [1]  # fmt: skip

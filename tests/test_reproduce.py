@@ -837,3 +837,26 @@ def test_a_variant_trains_on_its_own_data_and_check_opens_it(tmp_path):
     cfg["variants"][1]["data"] = {"tran": "x"}
     with pytest.raises(SystemExit, match=r"unknown key 'variants\[other\].data.tran'; did you mean 'train'"):
         reproduce.load_config_dict(cfg)
+
+
+def test_an_online_variant_trains_on_its_own_maps_without_a_store(tmp_path):
+    """prle.online_maps / prle.refresh (issue #24): no zoo, no store; train.py gets --online-maps and --refresh."""
+    data = tiny_data(tmp_path / "data")
+    cfg = {
+        "name": "online",
+        "data": {"train": str(data / "train"), "val": str(data / "val"), "tests": {"T": str(data / "test")}},
+        "zoo": {"members": ["mobilenet_v2"]},
+        "backbones": ["mobilenet_v2"],
+        "variants": [
+            {"name": "self-PRLE", "prle": {"online_maps": "gradcam++", "refresh": "epoch:2"}},
+            {"name": "RFM", "prle": {"online_maps": "fam", "mask": "rfm", "p": 1.0}},
+        ],
+    }
+    loaded = reproduce.load_config_dict(cfg)
+    assert reproduce.store_settings(loaded) == {}  # nothing to bake, so no zoo is trained
+    self_prle, rfm = (
+        reproduce.train_args(loaded, "mobilenet_v2", tmp_path / v["name"], v, None) for v in cfg["variants"]
+    )
+    assert self_prle[self_prle.index("--online-maps") + 1 :][:3] == ["gradcam++", "--refresh", "epoch:2"]
+    assert "--maps" not in self_prle and rfm[rfm.index("--mask") + 1] == "rfm"
+    assert rfm[rfm.index("--refresh") + 1] == "step"

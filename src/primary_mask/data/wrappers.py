@@ -163,7 +163,7 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         self.return_map = return_map
         self.return_erased = bool(return_erased)
         self.stretch, self.resized = bool(stretch), bool(resized)
-        if missing == "skip" and not callable(self.keys) and self.keys and hasattr(maps, "__contains__"):
+        if missing == "skip" and not callable(self.keys) and self.keys and hasattr(maps, "__contains__") and len(maps):
             if not any(key in maps for key in self.keys):
                 some = next(iter(maps.keys()), None) if callable(getattr(maps, "keys", None)) else None
                 warnings.warn(

@@ -414,13 +414,15 @@ def bake_store(
     if world > 1:
         import torch.distributed as dist
 
-        if not dist.is_initialized():
+        mine = not dist.is_initialized()  # a training run's group (the online refresh) stays up for it
+        if mine:
             dist.init_process_group("gloo")
         dist.barrier()
         if rank == 0:
             log(f"merged index: {consolidate_index(out)} maps")
         dist.barrier()
-        dist.destroy_process_group()
+        if mine:
+            dist.destroy_process_group()
     return report
 
 
