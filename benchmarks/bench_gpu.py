@@ -333,10 +333,26 @@ def part_train(device: torch.device, cfg: dict, budget: float) -> dict:
     }
 
 
+def part_cam_backends(device: torch.device, cfg: dict, budget: float) -> dict:
+    """(d) Images/s of the torch CAM backend against pytorch-grad-cam on the recipe's zoo (bench_online.py (a))."""
+    from bench_online import cam_backends
+
+    return cam_backends(device, **({"batch": 4, "size": 64, "repeats": 2} if cfg.get("quick") else {}))
+
+
+def part_online(device: torch.device, cfg: dict, budget: float) -> dict:
+    """(e) The online rules' added share of a training step (bench_online.py (b))."""
+    from bench_online import online_steps
+
+    return online_steps(device, **({"batch": 4, "size": 64, "blocks": 1} if cfg.get("quick") else {}))
+
+
 PARTS: dict[str, tuple[str, Callable[[torch.device, dict, float], dict]]] = {
     "a": ("erase", part_erase),
     "b": ("bake", part_bake),
     "c": ("train", part_train),
+    "d": ("cam_backends", part_cam_backends),
+    "e": ("online", part_online),
 }
 
 
@@ -377,6 +393,20 @@ def markdown(results: dict) -> str:
             f"| (c) train | erase alone (B={c['batch']}) | {c['erase_ms']:.2f} ms |",
             f"| (c) train | PRLE's share of the step | {100 * c['prle_share_of_step']:.1f}% |",
         ]
+    d = results.get("cam_backends", {})
+    if "error" in d:
+        lines.append(f"| (d) CAM backends | failed | {d['error']} |")
+    elif d:
+        case = f"{' + '.join(d['zoo'])}, B={d['batch']} {d['image_size']}^2, Grad-CAM++"
+        lines.append(f"| (d) CAM backends | {case}, torch | {d['images_per_s_torch']:.4g} images/s |")
+        lines.append(f"| (d) CAM backends | {case}, pytorch-grad-cam | {d['images_per_s_grad-cam']:.4g} images/s |")
+    e = results.get("online", {})
+    if "error" in e:
+        lines.append(f"| (e) online maps | failed | {e['error']} |")
+    for rule, share in e.get("added_share", {}).items():
+        lines.append(
+            f"| (e) online maps | {e['model']} B={e['batch']} {e['image_size']}^2, {rule} | +{100 * share:.0f}% |"
+        )
     return "\n".join(lines)
 
 
@@ -384,7 +414,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and stand-in models (smoke test)")
-    parser.add_argument("--parts", default="a,b,c", help="comma-separated subset of a (erase), b (bake), c (train)")
+    parser.add_argument(
+        "--parts",
+        default="a,b,c,d,e",
+        help="comma-separated subset of a (erase), b (bake), c (train), d (CAM backends), e (online maps)",
+    )
     parser.add_argument("--out", default=None, help="JSON path (default: $OUT/gpu.json, else benchmarks/out/gpu.json)")
     parser.add_argument("--zoo", default=None, help="comma-separated timm names replacing the zoo of part (b)")
     parser.add_argument("--train-model", default=None, help="timm name replacing the model of part (c)")
@@ -405,7 +439,7 @@ def main() -> int:
         print(f"error: unknown --parts {unknown}; choose from {sorted(PARTS)}")
         return 2
     budgets = dict(zip("abc", (float(s) for s in args.budgets.split(","))))
-    cfg = dict(QUICK if args.quick else FULL)
+    cfg = dict(QUICK if args.quick else FULL, quick=args.quick)
     if args.zoo:
         cfg["zoo"] = [n.strip() for n in args.zoo.split(",") if n.strip()]
     if args.train_model:

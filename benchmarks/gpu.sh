@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Everything that needs a GPU, in one prepared run of under 8 minutes (issue 13, "GPU, when one is lent").
+# Everything that needs a GPU, in one prepared run of under 8 minutes (issues 13, 21 and 24: erase, bake, train step,
+# CAM backends, online maps).
 #
 # On the lent machine (from the repository root, the working tree copied there, .whl carried):
-#   bash benchmarks/gpu.sh                      # parts a (erase), b (bake), c (train); JSON to $OUT/gpu.json
+#   bash benchmarks/gpu.sh                      # parts a (erase), b (bake), c (train), d (CAM backends), e (online);
+#                                               # JSON to $OUT/gpu.json
 #   bash benchmarks/gpu.sh --parts c            # any arguments go to benchmarks/bench_gpu.py
 # Here, once, before the run (the lent machine has no internet and no grad-cam/ttach):
 #   bash benchmarks/gpu.sh --fetch-wheels       # grad-cam and ttach as wheels in .whl/ (git-ignored)

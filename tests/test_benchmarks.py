@@ -113,7 +113,7 @@ def test_bench_gpu_quick_runs_every_part_on_cpu(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["quick"] and data["machine"]["device"] == "cpu"
-    assert not [name for name in ("erase", "bake", "train") if "error" in data[name]]
+    assert not [name for name in ("erase", "bake", "train", "cam_backends", "online") if "error" in data[name]]
     erase = data["erase"]
     for dtype in ("uint8", "float32"):
         assert erase[dtype]["ms_per_batch"] > 0
@@ -128,6 +128,7 @@ def test_bench_gpu_quick_runs_every_part_on_cpu(tmp_path):
     table = proc.stdout[proc.stdout.index("| part | case | result |") :]
     assert table.count("| (a) erase |") == 2 and table.count("| (b) bake |") == 6
     assert "PRLE's share of the step" in table
+    assert table.count("| (d) CAM backends |") == 2 and table.count("| (e) online maps |") == 3
 
 
 def test_proto_canvas_map_runs_and_its_approximate_mask_is_the_stated_threshold():
@@ -144,3 +145,39 @@ def test_proto_canvas_map_runs_and_its_approximate_mask_is_the_stated_threshold(
     big = torch.nn.functional.interpolate(small[None, None], size=(6, 6), mode="bilinear", align_corners=False)[0, 0]
     assert torch.equal(approx_mask(small, (6, 6), 0.5), big >= 0.6)
     assert not approx_mask(small, (6, 6), 0.1).any()  # k = 0: nothing
+
+
+def test_bench_online_runs_and_writes_json(tmp_path):
+    out = tmp_path / "online.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_online.py"), "--quick", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT / "benchmarks")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["cam_backends"]["images_per_s_torch"] > 0 and data["cam_backends"]["images_per_s_grad-cam"] > 0
+    assert set(data["online_steps"]["added_share"]) == {"gradcam++ step", "fam + rfm step", "gradcam++ epoch:1"}
+
+
+def test_bench_train_step_runs_on_a_tiny_store_and_skips_without_one(tmp_path):
+    import cv2
+    import numpy as np
+    import torch
+
+    from primary_mask import PrimaryMapWriter
+
+    keys = [f"{label}/{i}.png" for label in ("real", "fake") for i in range(8)]
+    for key in keys:
+        (tmp_path / "img" / key).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "img" / key), np.full((40, 40, 3), 90, np.uint8))
+    with PrimaryMapWriter(tmp_path / "store", size=8) as writer:
+        writer.add(keys, torch.rand(16, 8, 8), [(40, 40)] * 16)
+    script = str(ROOT / "benchmarks" / "bench_train_step.py")
+    args = ["--images", str(tmp_path / "img"), "--size", "32", "--batch", "4", "--workers", "0", "--blocks", "1"]
+    args += ["--steps", "1", "--out", str(tmp_path / "t.json")]
+    proc = subprocess.run([sys.executable, script, *args, "--store", str(tmp_path / "store")], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "prle_share_of_step" in json.loads((tmp_path / "t.json").read_text())
+    skipped = subprocess.run(
+        [sys.executable, script, "--images", str(tmp_path / "none")], capture_output=True, text=True
+    )
+    assert skipped.returncode == 0 and "skipped" in skipped.stdout

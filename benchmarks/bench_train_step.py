@@ -1,0 +1,108 @@
+"""PRLE's share of a training step, as users feel it (issue #21, "the loader goal, decided"): MobileNetV2 trained at
+128 px from a DataLoader (2 workers, batch 32) over face crops, without PRLE and with the per-sample transform
+(``with_primary_maps`` on a real store, p = 0.5, alpha ~ U(0.5, 1), the authors' release), in alternating blocks of
+steps within one run, so that a shared machine's drift hits both alike.
+
+Needs a folder of real/ and fake/ crops and a store baked for it (``primary-mask bake``); skipped, saying so, when
+either is missing. Prints a table and writes JSON (--out).
+
+Run: python benchmarks/bench_train_step.py --images ../shared/data/dfdc/val --store runs/bench/val-maps \
+         [--device cpu] [--blocks 4] [--steps 5] [--out benchmarks/out/bench_train_step.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as nnf
+import torchvision
+from torch.utils.data import DataLoader
+from torchvision.transforms import v2
+
+from primary_mask import PrimaryMapStore, PrimaryRegionErase, prle_weighted_loss, with_primary_maps
+from primary_mask.data import DeepfakeImageDataset, items_from_spec
+
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def loader(images: str, store: PrimaryMapStore | None, size: int, batch: int, workers: int) -> DataLoader:
+    geometry = [v2.Resize((size, size), antialias=True), v2.RandomHorizontalFlip()]
+    tail = [v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)]
+    base = DeepfakeImageDataset(items_from_spec(images))
+    if store is None:
+        base.transform = v2.Compose(geometry + tail)
+        dataset = base
+    else:
+        erase = PrimaryRegionErase(0.5, (0.5, 1.0))
+        dataset = with_primary_maps(base, store, transform=v2.Compose(geometry + [erase] + tail), return_erased=True)
+    g = torch.Generator().manual_seed(0)
+    return DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers, generator=g, drop_last=True,
+                      persistent_workers=workers > 0)  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", default="../shared/data/dfdc/val", help="folder of real/ and fake/ crops")
+    parser.add_argument("--store", default=None, help="the store baked for --images")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--size", type=int, default=128, help="training size")
+    parser.add_argument("--batch", type=int, default=32, help="batch size")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers")
+    parser.add_argument("--blocks", type=int, default=4, help="alternating blocks per mode")
+    parser.add_argument("--steps", type=int, default=5, help="training steps per block")
+    parser.add_argument("--out", default="benchmarks/out/bench_train_step.json", help="JSON written")
+    args = parser.parse_args()
+    if not Path(args.images).is_dir() or not args.store or not Path(args.store, "store.json").is_file():
+        print(f"skipped: needs --images (a folder; got {args.images}) and --store (a store baked for it)")
+        return 0
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v2(num_classes=1).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    store = PrimaryMapStore(args.store)
+    streams = {mode: iter(loader(args.images, s, args.size, args.batch, args.workers))
+               for mode, s in (("without", None), ("with", store))}  # fmt: skip
+
+    def step(mode: str) -> float:
+        batch = next(streams[mode])
+        images, labels = batch[0].to(device), batch[1].float().to(device)
+        loss = nnf.binary_cross_entropy_with_logits(model(images)[:, 0], labels, reduction="none")
+        loss = prle_weighted_loss(loss, batch[2].to(device)) if mode == "with" else loss.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(batch[2].float().mean()) if mode == "with" else 0.0
+
+    for mode in streams:  # warm-up: workers started, first batches decoded
+        step(mode)
+    per_step: dict[str, list[float]] = {mode: [] for mode in streams}
+    erased = []
+    for _ in range(args.blocks):
+        for mode in streams:
+            t0 = time.perf_counter()
+            shares = [step(mode) for _ in range(args.steps)]
+            per_step[mode].append((time.perf_counter() - t0) / args.steps)
+            erased += shares if mode == "with" else []
+    ms = {mode: 1e3 * statistics.median(v) for mode, v in per_step.items()}
+    result = {
+        "images": args.images, "store": args.store, "model": "mobilenet_v2", "size": args.size,
+        "batch": args.batch, "workers": args.workers, "device": str(device), "step_ms": ms,
+        "prle_share_of_step": (ms["with"] - ms["without"]) / ms["with"], "erased_share": statistics.mean(erased),
+        "block_ms": per_step, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }  # fmt: skip
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print(f"step without PRLE {ms['without']:.0f} ms, with PRLE {ms['with']:.0f} ms: PRLE's share of the step "
+          f"{100 * result['prle_share_of_step']:.1f}% "
+          f"({100 * result['erased_share']:.0f}% of samples erased)")  # fmt: skip
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
