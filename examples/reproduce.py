@@ -66,7 +66,7 @@ MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of
 # Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
 # Optional bake keys, in a store's settings only when a config sets them (defaults: band_value bake's own, cam the
 # paper's, input_size the zoo's training size), so the store folders of configs written before them keep their names.
-BAKE_OPTIONS = ("band_value", "cam", "input_size")
+BAKE_OPTIONS = ("band_value", "cam", "input_size", "target")
 BAKE_KEYS = (*BAKE_DEFAULTS, *BAKE_OPTIONS)
 CONFIG_KEYS = {
     "": ("name", "seed", "seeds", "workdir", "results_dir", "data", "zoo", "bake", "train", "backbones", "variants"),
@@ -339,6 +339,7 @@ def store_argv(cfg: dict, work: Path, s: dict) -> list[str]:
         "--cam",
         str(s.get("cam", PAPER_CAM)),
         *(["--band-value", s["band_value"]] if "band_value" in s else []),
+        *(["--target", s["target"]] if "target" in s else []),
         *models,
     ]
 
@@ -598,7 +599,7 @@ def finished_rows(cfg: dict, work: Path) -> list[dict]:
                     print(f"note: {result} cannot be read ({err}); left out")
                     continue
                 row = {"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports}
-                rows.append({**row, **run_minutes(folder, evaluation)})
+                rows.append({**row, **run_minutes(folder, evaluation), **run_leak(folder)})
     return rows
 
 
@@ -627,6 +628,38 @@ def run_minutes(folder: Path, evaluation: dict) -> dict:
     if evaluated is None:
         evaluated = result.stat().st_mtime - trained_at
     return {"train_minutes": train / 60, "eval_minutes": evaluated / 60}
+
+
+def run_leak(folder: Path) -> dict:
+    """``{"leak_auc": x}``: the erase leak train.py logged when PRLE started (how well the erase masks alone predict
+    the label, issue #26), or {} for a run that logged none (no PRLE, or too few maps)."""
+    log = folder / "log.jsonl"
+    if not log.exists():
+        return {}
+    for line in log.read_text().splitlines():
+        record = json.loads(line) if line.strip() else {}
+        if record.get("event") == "leak":
+            return {"leak_auc": float(record["auc"])}
+    return {}
+
+
+def _leak_table(rows: list[dict]) -> list[str]:
+    """Markdown lines: per backbone x variant the mean leak AUC of its runs' erase masks; nothing when none logged."""
+    groups: dict[str, list[float]] = {}
+    for r in rows:
+        if "leak_auc" in r:
+            groups.setdefault(_row_label(r["backbone"], r["variant"]), []).append(r["leak_auc"])
+    if not groups:
+        return []
+    lines = [
+        "*Erase leak* (cross-validated AUC of the label predicted from the erase masks alone, as train.py measured it "
+        "when PRLE started: 0.5 carries no label, 1.0 gives it away)",
+        "",
+        "| Method | runs | leak AUC |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {label} | {len(v)} | {statistics.mean(v):.3f} |" for label, v in groups.items()]
+    return lines + [""]
 
 
 def _row_label(backbone: str, variant: str) -> str:
@@ -811,6 +844,7 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
         lines.append("")
         if len(seeds) > 1:
             lines += _difference_table(groups, aucs, level, len(seeds))
+    lines += _leak_table(rows)
     lines += _time_table(rows)
     (out / f"{stem}.md").write_text("\n".join(lines))
     with open(out / f"{stem}.csv", "w", newline="") as fh:

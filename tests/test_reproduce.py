@@ -860,3 +860,15 @@ def test_an_online_variant_trains_on_its_own_maps_without_a_store(tmp_path):
     assert self_prle[self_prle.index("--online-maps") + 1 :][:3] == ["gradcam++", "--refresh", "epoch:2"]
     assert "--maps" not in self_prle and rfm[rfm.index("--mask") + 1] == "rfm"
     assert rfm[rfm.index("--refresh") + 1] == "step"
+
+
+def test_the_leak_train_py_logged_becomes_a_column_per_row(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "log.jsonl").write_text('{"event": "start"}\n{"event": "leak", "auc": 0.9}\n{"event": "epoch"}\n')
+    assert reproduce.run_leak(folder) == {"leak_auc": 0.9} and reproduce.run_leak(tmp_path) == {}
+    rows = [{"backbone": "m", "variant": "PRLE", "leak_auc": a} for a in (0.9, 0.8)] + [
+        {"backbone": "m", "variant": "baseline"}
+    ]
+    table = "\n".join(reproduce._leak_table(rows))
+    assert "| m + PRLE | 2 | 0.850 |" in table and "| m |" not in table
