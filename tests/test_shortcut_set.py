@@ -172,3 +172,19 @@ def test_shortcut_set_command(tmp_path, capsys):
     assert settings["shortcut"] == {"kind": "upsample", "strength": 0.03, "part": "mouth", "grow": 1.2}
     assert main([*args, *sizes, "--shortcut", "hue"]) == 2
     assert "shortcut.kind: the set has 'upsample', this run has 'hue'" in capsys.readouterr().err
+
+
+def test_the_shortcut_demo_runs_its_three_rows_on_a_tiny_set(tmp_path):
+    """examples/shortcut_demo.py end to end (tiny: drawn faces, random weights, one step per epoch)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import shortcut_demo
+
+    images, landmarks = faces(tmp_path, n=13)
+    argv = ["--images", str(images), "--landmarks", str(landmarks), "--out", str(tmp_path / "demo"), "--tiny"]
+    table = shortcut_demo.main([*argv, "--faces", "6", "2", "4", "--size", "48", "--epochs", "1"])
+    text = table.read_text()
+    for row in ("| mobilenet_v2 |", "| mobilenet_v2 + PRLE |", "| mobilenet_v2 + Oracle |"):
+        assert row in text
+    assert "| both ACC | both AUC | general ACC | general AUC | shortcut ACC | shortcut AUC |" in text
