@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["describe_difference", "first_difference", "write_atomic"]
+__all__ = ["describe_difference", "encode_png", "first_difference", "read_manifest", "write_atomic"]
 
 _ABSENT = object()
 
@@ -62,3 +62,32 @@ def describe_difference(stored: dict[str, Any], asked: dict[str, Any], holder: s
     if mine is _ABSENT:
         return f"{field}: {holder} has {theirs!r}, this run does not set it"
     return f"{field}: {holder} has {theirs!r}, this run has {mine!r}"
+
+
+def encode_png(pixels) -> bytes:
+    """An (H, W, 3) RGB or (H, W) grey uint8 array as PNG bytes (lossless: the same pixels give the same bytes)."""
+    import cv2
+    import numpy as np
+
+    arr = np.ascontiguousarray(pixels)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(arr, cv2.COLOR_RGB2BGR) if arr.ndim == 3 else arr)
+    if not ok:
+        raise OSError("could not encode a PNG")
+    return data.tobytes()
+
+
+def read_manifest(path: Path, settings: dict[str, Any], what: str) -> dict[str, Any] | None:
+    """The manifest at ``path`` of a set written once (``what``: e.g. "a shortcut set"), or None when there is none;
+    ``ValueError`` naming the first difference when it was written with other ``settings``."""
+    import json
+
+    if not path.exists():
+        return None
+    old = json.loads(path.read_text())
+    diff = describe_difference(old.get("settings", {}), settings, holder="the set")
+    if diff:
+        raise ValueError(
+            f"{path.parent} holds {what} written with other settings ({diff}); "
+            f"write it into another folder, or rerun with the settings of its {path.name}"
+        )
+    return old

@@ -105,16 +105,6 @@ class ShortcutSetReport:
         return text
 
 
-def _png(rgb: np.ndarray) -> bytes:
-    import cv2
-
-    arr = np.ascontiguousarray(rgb)
-    ok, data = cv2.imencode(".png", cv2.cvtColor(arr, cv2.COLOR_RGB2BGR) if arr.ndim == 3 else arr)
-    if not ok:
-        raise OSError("could not encode a PNG")
-    return data.tobytes()
-
-
 def _npy(points: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, points.astype(np.float32))
@@ -171,7 +161,7 @@ def write_shortcut_set(
     """
     from tqdm import tqdm
 
-    from primary_mask._files import describe_difference, write_atomic
+    from primary_mask._files import encode_png, read_manifest, write_atomic
     from primary_mask.data.image_list import list_folder
     from primary_mask.data.io import read_rgb
     from primary_mask.data.landmarks import LandmarkFolder
@@ -211,14 +201,8 @@ def write_shortcut_set(
     }
     manifest_path = out / MANIFEST
     report = ShortcutSetReport(manifest=manifest_path)
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
-        diff = describe_difference(old.get("settings", {}), settings, holder="the set")
-        if diff:
-            raise ValueError(
-                f"{out} holds a shortcut set written with other settings ({diff}); "
-                "write it into another folder, or rerun with the settings of its manifest.json"
-            )
+    old = read_manifest(manifest_path, settings, "a shortcut set")
+    if old is not None:
         if all((out / name).is_file() for name in old.get("files", [])):
             report.faces = {g: sum(f["group"] == g for f in old["faces"]) for g in counts}
             report.skipped = old.get("skipped", [])
@@ -281,15 +265,15 @@ def write_shortcut_set(
                 continue
             real_key, fake_key = f"{split}/real/{key}.png", f"{split}/fake/{key}.png"
             fake = np.clip(np.round(traced[kind]), 0, 255).astype(np.uint8)
-            put(real_key, _png(rgb))
-            put(fake_key, _png(fake))
+            put(real_key, encode_png(rgb))
+            put(fake_key, encode_png(fake))
             for image_key in (real_key, fake_key):
                 put(f"landmarks/{image_key}.npy", _npy(pts))
             pair_rows.append([split, real_key, fake_key])
             for trace, mask in (("shortcut", shortcut_mask), ("blend", blend_mask)):
                 if trace == "shortcut" and kind == "general" or trace == "blend" and kind == "shortcut":
                     continue
-                put(f"masks/{trace}/{fake_key}.png", _png(mask.astype(np.uint8) * 255))
+                put(f"masks/{trace}/{fake_key}.png", encode_png(mask.astype(np.uint8) * 255))
                 share = float(mask.mean())
                 coverage[trace].append(share)
                 mask_rows[trace].append([fake_key, real_key, "aligned", "", "", 0, 0, f"{share:.5f}"])

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 __all__ = ["SYNTHS", "PseudoFakeSetReport", "write_pseudo_fake_set"]
@@ -47,13 +46,6 @@ class PseudoFakeSetReport:
         return text
 
 
-def _png(rgb: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise OSError("could not encode a PNG")
-    return data.tobytes()
-
-
 def write_pseudo_fake_set(
     images: str | Path,
     landmarks: str | Path,
@@ -80,7 +72,7 @@ def write_pseudo_fake_set(
     """
     from tqdm import tqdm
 
-    from primary_mask._files import describe_difference, write_atomic
+    from primary_mask._files import encode_png, read_manifest, write_atomic
     from primary_mask.data.image_list import list_folder
     from primary_mask.data.io import read_rgb
     from primary_mask.data.landmarks import LandmarkFolder
@@ -103,14 +95,8 @@ def write_pseudo_fake_set(
     }
     manifest_path = out / MANIFEST
     report = PseudoFakeSetReport(manifest=manifest_path)
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
-        diff = describe_difference(old.get("settings", {}), settings, holder="the set")
-        if diff:
-            raise ValueError(
-                f"{out} holds a pseudo-fake set written with other settings ({diff}); "
-                "write it into another folder, or rerun with the settings of its manifest.json"
-            )
+    old = read_manifest(manifest_path, settings, "a pseudo-fake set")
+    if old is not None:
         faces = old["faces"]
         if all((out / f["real"]).is_file() and (out / f["fake"]).is_file() for f in faces):
             report.skipped = old.get("skipped", [])
@@ -136,7 +122,7 @@ def write_pseudo_fake_set(
         entry = {"key": key, "real": f"real/{key}.png", "fake": f"fake/{key}.png", "synth": name}
         for target, pixels in ((entry["real"], rgb), (entry["fake"], fake.image.permute(1, 2, 0).numpy())):
             (out / target).parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(out / target, _png(pixels))
+            write_atomic(out / target, encode_png(pixels))
             report.written += 1
         faces.append(entry)
         report.per_synth[name] += 1
