@@ -107,7 +107,7 @@ def test_leak_command_reads_labels_from_folders_measures_the_pairing_and_draws_t
     keys, maps, rows = [], [], ["split,real,fake"]
     for i in range(30):
         keys += [f"real/{i}.png", f"fake/{i}.png"]
-        maps += [blob(5, 8, 6), blob(11, 8, 3)]
+        maps += [blob(5 + i % 3, 8 + i % 5, 6), blob(11 - i % 3, 8 - i % 4, 3)]  # reals broad and up, fakes small
         rows.append(f"train,{i}.png,{i}.png")
     with PrimaryMapWriter(tmp_path / "s", size=16) as writer:
         writer.add(keys, torch.stack(maps))
@@ -120,3 +120,19 @@ def test_leak_command_reads_labels_from_folders_measures_the_pairing_and_draws_t
     out = capsys.readouterr().out
     assert "paired maps: 30 of 30 reals take a fake's map" in out
     assert float(out.split("cross-validated AUC ")[1].split()[0]) < 0.7
+
+
+def test_identical_maps_under_two_keys_share_a_fold_and_carry_no_label():
+    """An oracle store gives a fake and its real one mask: the leak must read 0.5, not below it (a fold split
+    between the twins would learn each mask with one label and test it with the other)."""
+    g = torch.Generator().manual_seed(5)
+    maps, keys, labels = {}, [], []
+    for i in range(60):
+        box = torch.zeros(16, 16)
+        y, x = torch.randint(0, 10, (2,), generator=g).tolist()
+        box[y : y + 6, x : x + 6] = 1.0
+        maps[f"real/{i}"] = maps[f"fake/{i}"] = box
+        keys += [f"real/{i}", f"fake/{i}"]
+        labels += [0, 1]
+    report = erase_leak(maps, keys, labels, alpha_range=(1.0, 1.0))
+    assert abs(report.auc - 0.5) < 0.05

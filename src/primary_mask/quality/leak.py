@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import hashlib
+
 import numpy as np
 import torch
 import torch.nn.functional as nnf
@@ -93,6 +95,10 @@ def mask_label_auc(
     aucs = []
     for k in range(folds):
         test, train = fold_of == k, fold_of != k
+        if len(set(y[test].tolist())) < 2 or len(set(y[train].tolist())) < 2:
+            raise ValueError(
+                f"fold {k} of {folds} holds one class only: too few distinct maps to cross-validate ({len(y)} masks)"
+            )
         mean, std = x[train].mean(0), x[train].std(0).clamp_min(1e-6)
         w = _fit_logistic((x[train] - mean) / std, y[train], l2)
         scores = ((x[test] - mean) / std) @ w[:-1] + w[-1]
@@ -146,7 +152,7 @@ def erase_leak(
 ) -> LeakReport:
     """The leak of the erase masks of ``keys`` (labels 0 / 1) with the maps of ``maps`` (a store or any map source):
     ``draws`` masks per key (alpha drawn each time, seeded), then :func:`mask_label_auc`, the masks made from one map
-    kept in one fold. ``pairs`` (a pairs CSV, :class:`~primary_mask.data.pairs.Pair` s or ``real -> [fakes]``, with
+    (the same values, whatever its key) kept in one fold. ``pairs`` (a pairs CSV, :class:`~primary_mask.data.pairs.Pair` s or ``real -> [fakes]``, with
     ``prefix`` and ``unpaired`` as :class:`~primary_mask.data.pairing.PairedMaps` takes them) erases each real with
     one of its fakes' maps: the paired rule. Keys without a map are left out. All maps must have one size."""
     from primary_mask.data.pairing import PairedMaps
@@ -165,7 +171,9 @@ def erase_leak(
             stacked = torch.stack([m.reshape(m.shape[-2:]).float() for m in read])
             masks.append(draw_erase_masks(stacked, alpha_range, generator))
             ys += [y for _, y in chunk]
-            groups += sources
+            # one group per distinct map: a real and a fake given the same map (paired, or an oracle store that
+            # holds one mask for both) stay in one fold
+            groups += [hashlib.sha1(m.numpy().tobytes()).hexdigest() for m in stacked]
     all_masks = torch.cat(masks)
     auc, fold_aucs = mask_label_auc(all_masks, ys, folds=folds, size=size, seed=seed, groups=groups)
     report = LeakReport(auc, fold_aucs, served=paired.report(*zip(*kept)).summary() if paired else "own maps")
