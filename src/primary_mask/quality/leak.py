@@ -10,11 +10,10 @@ from the mask alone: 0.5 means the erase carries no label, 1 that the hole alone
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import hashlib
 
 import numpy as np
 import torch
@@ -152,9 +151,10 @@ def erase_leak(
 ) -> LeakReport:
     """The leak of the erase masks of ``keys`` (labels 0 / 1) with the maps of ``maps`` (a store or any map source):
     ``draws`` masks per key (alpha drawn each time, seeded), then :func:`mask_label_auc`, the masks made from one map
-    (the same values, whatever its key) kept in one fold. ``pairs`` (a pairs CSV, :class:`~primary_mask.data.pairs.Pair` s or ``real -> [fakes]``, with
-    ``prefix`` and ``unpaired`` as :class:`~primary_mask.data.pairing.PairedMaps` takes them) erases each real with
-    one of its fakes' maps: the paired rule. Keys without a map are left out. All maps must have one size."""
+    (the same values, whatever its key) kept in one fold. ``pairs`` (a pairs CSV,
+    :class:`~primary_mask.data.pairs.Pair` s or ``real -> [fakes]``, with ``prefix`` and ``unpaired`` as
+    :class:`~primary_mask.data.pairing.PairedMaps` takes them) erases each real with one of its fakes' maps: the
+    paired rule. Keys without a map are left out. All maps must have one size."""
     from primary_mask.data.pairing import PairedMaps
 
     generator = torch.Generator().manual_seed(seed)
