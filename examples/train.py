@@ -253,12 +253,14 @@ def main(argv=None) -> dict:
             print(f"erase leak: not measured ({err})")
             log_leak = None
         else:
-            print(f"{leak.summary()}\nmaps: {leak.served}")
+            print(leak.summary())
             log_leak = {"event": "leak", "auc": leak.auc, "coverage": {str(k): v for k, v in leak.coverage.items()}}
     else:
         log_leak = None
     if args.pairs:
         store = PairedMaps(store, args.pairs, prefix=args.pair_prefix, unpaired=args.unpaired)
+        if isinstance(getattr(train_base, "keys", None), list):
+            print(store.report(train_base.keys, train_base.labels).summary())
     if swappable is not None:
         args.missing_maps = "skip"  # before the first refresh, and for images the refresh could not read
     train_set = build_train_set(args, train_base, store, landmarks)

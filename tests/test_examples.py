@@ -428,7 +428,8 @@ def test_train_with_paired_maps_erases_reals_with_their_fakes_maps_and_logs_the_
 
     keys = [f"{label}/{i}.png" for label in ("real", "fake") for i in range(6)]
     maps = torch.zeros(12, 8, 8)
-    maps[6:, 4:, 4:] = 1.0  # fakes: the bottom-right quarter; reals: no positive pixel of their own
+    for i in range(6):  # fakes: a 4x4 square, each at its own place; reals: no positive pixel of their own
+        maps[6 + i, i // 3 * 4 : i // 3 * 4 + 4, i % 3 * 2 : i % 3 * 2 + 4] = 1.0
     with PrimaryMapWriter(tmp_path / "s", size=8) as w:
         w.add(keys, maps)
     prle = ["--maps", str(tmp_path / "s"), "--p", "1.0", "--alpha-range", "1.0", "1.0", "--batch-size", "12"]
@@ -437,7 +438,7 @@ def test_train_with_paired_maps_erases_reals_with_their_fakes_maps_and_logs_the_
     (tmp_path / "pairs.csv").write_text("real,fake\n" + "".join(f"real/{i}.png,fake/{i}.png\n" for i in range(6)))
     capsys.readouterr()
     paired = run_train(data, tmp_path / "paired", *prle, "--max-steps", "1", "--pairs", str(tmp_path / "pairs.csv"))
-    assert paired["erased_share"] == 1.0  # every real erased with its fake's quarter
+    assert paired["erased_share"] == 1.0  # every real erased with its fake's square
     printed = capsys.readouterr().out
     assert "erase leak:" in printed and "paired maps: 6 of 6 reals take a fake's map" in printed
     logged = [json.loads(line) for line in (tmp_path / "paired" / "log.jsonl").read_text().splitlines()]
