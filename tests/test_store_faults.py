@@ -161,23 +161,42 @@ def test_missing_or_damaged_shard_is_a_store_error_and_the_writer_rebakes_it(tmp
     assert torch.allclose(store.get_batch(keys), maps, atol=1 / 255)
 
 
-def test_float16_shard_with_nan_is_rejected_naming_the_key(tmp_path):
+def nan_into_float16_shard(root, row, reindex):
+    """Write NaN into one value of ``row`` of the store's one float16 shard on disk; with ``reindex`` the index's
+    sha256 and size are updated too, as if a faulty writer had produced the shard."""
+    shard = next((root / "shards").glob("*.safetensors"))
+    data = bytearray(shard.read_bytes())
+    start = 8 + int.from_bytes(data[:8], "little")  # safetensors: header length, header, then the data
+    at = start + (row * 64 + 2 * 8 + 3) * 2
+    data[at : at + 2] = np.array([np.nan], dtype=np.float16).tobytes()
+    shard.write_bytes(bytes(data))
+    if reindex:
+        import hashlib
+
+        part = next((root / "index").glob("*.json"))
+        index = json.loads(part.read_text())
+        index["shards"][shard.name].update(sha256=hashlib.sha256(bytes(data)).hexdigest(), bytes=len(data))
+        part.write_text(json.dumps(index))
+    return shard
+
+
+def test_nan_in_a_float16_shard_is_caught_where_the_store_is_opened_and_by_verify(tmp_path):
+    """Values are checked once, where they enter: the writer refuses NaN, the first open checks the digest, and
+    verify checks the values of a store whose digests are intact, so reads need not check each row again."""
     keys, maps = maps_and_keys(3)
-    with PrimaryMapWriter(tmp_path / "s", size=8, dtype="float16", provenance=SETTINGS) as w:
-        w.add(keys, maps)
-    store = PrimaryMapStore(tmp_path / "s")
-    store._shard(store._index[keys[1]][0])  # open before damaging, as a long-lived reader would have it
-    store._open = {n: np.array(a) for n, a in store._open.items()}
-    store._open[store._index[keys[1]][0]][store._index[keys[1]][1], 2, 3] = np.nan
-    with pytest.raises(StoreError, match=r"'real/v001.jpg'.*NaN or inf"):
-        store[keys[1]]
-    with pytest.raises(StoreError, match=r"'real/v001.jpg'.*NaN or inf"):
-        store.get_batch(keys)
-    assert torch.isfinite(store[keys[0]]).all()
     with pytest.raises(ValueError, match="'b' contains NaN"):
         PrimaryMapWriter(tmp_path / "t", size=8).add(
             ["a", "b"], torch.tensor([0.0, float("nan")]).view(2, 1, 1).expand(2, 8, 8)
         )
+    with PrimaryMapWriter(tmp_path / "s", size=8, dtype="float16", provenance=SETTINGS) as w:
+        w.add(keys, maps)
+    shard = nan_into_float16_shard(tmp_path / "s", row=1, reindex=False)  # damage after the bake
+    for read in (lambda s: s[keys[1]], lambda s: s[keys[0]], lambda s: s.get_batch(keys)):
+        with pytest.raises(StoreError, match=f"shard {shard} does not match its checksum"):
+            read(PrimaryMapStore(tmp_path / "s"))  # a fresh reader: the digest is checked on its first open
+    shard = nan_into_float16_shard(tmp_path / "s", row=1, reindex=True)  # a digest that matches the NaN
+    problems = verify_store(tmp_path / "s")[0]
+    assert problems == [f"{shard}: contains NaN or inf values"]
 
 
 def test_image_sizes_are_recorded_per_key_and_survive_merge(tmp_path):

@@ -121,6 +121,18 @@ def test_nan_or_inf_map_names_its_key(bad):
         with_primary_maps(Items(8, 8), {"frame_7": m}, keys=lambda i: "frame_7")[0]
 
 
+def test_paired_maps_over_a_users_dict_are_still_checked():
+    """Only a store's maps skip the wrapper's value check (they were checked on disk); a dict under PairedMaps
+    is a user's data like any other dict."""
+    from primary_mask.data.pairing import PairedMaps
+
+    fake = torch.ones(8, 8)
+    fake[2, 3] = float("nan")
+    paired = PairedMaps({"fake_1": fake, "real_1": torch.ones(8, 8)}, {"real_1": ["fake_1"]})
+    with pytest.raises(ValueError, match="'real_1'.*NaN or inf"):
+        with_primary_maps(Items(8, 8), paired, keys=lambda i: "real_1")[0]
+
+
 def test_image_only_runs_a_one_argument_pipeline_after_the_erase():
     class PilItems(Dataset):
         def __len__(self):

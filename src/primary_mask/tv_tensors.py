@@ -56,6 +56,12 @@ class PrimaryMap(tv_tensors.Mask):
                 )
         return tensor.as_subclass(cls)
 
+    @classmethod
+    def from_checked(cls, tensor: torch.Tensor) -> PrimaryMap:
+        """Wrap an ``(h, w)`` or ``(1, h, w)`` map whose values were already checked where they entered (a
+        :class:`~primary_mask.PrimaryMapStore`), without reading them again: the sample path checks once."""
+        return (tensor.unsqueeze(0) if tensor.ndim == 2 else tensor).as_subclass(cls)
+
 
 class EraseFlag(tv_tensors.TVTensor):
     """Whether the sample was erased: the library's one marker for it. A 0-d bool tv_tensor.

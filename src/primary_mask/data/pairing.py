@@ -90,6 +90,11 @@ class PairedMaps(Mapping):
         self.fakes_of = {real: [f for f in fakes if f in maps] for real, fakes in table.items()}
         self._fake_keys = {f for fakes in self.fakes_of.values() for f in fakes}
 
+    @property
+    def values_checked(self) -> bool:
+        """Whether the underlying source checked its maps' values (:class:`~primary_mask.data.wrappers.MapSource`)."""
+        return bool(getattr(self.maps, "values_checked", False))
+
     def source_key(self, key: str) -> str | None:
         """The key whose map ``key`` is served (drawn among a real's fakes), or None when it gets none."""
         fakes = self.fakes_of.get(key)

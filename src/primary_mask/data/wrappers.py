@@ -23,7 +23,12 @@ MISSING_POLICIES = ("error", "skip")
 
 
 class MapSource(Protocol):
-    """Anything that maps a key to an ``(h, w)`` map: a dict, a map store, ..."""
+    """Anything that maps a key to an ``(h, w)`` map: a dict, a map store, ...
+
+    A source whose ``values_checked`` attribute is true (:class:`~primary_mask.PrimaryMapStore`, which checks its
+    values where they enter, on disk; :class:`~primary_mask.data.pairing.PairedMaps` over one) returns maps the wrapper
+    does not check again; any other source's maps are checked (finite, ``>= 0``) as each sample reads them.
+    """
 
     def __getitem__(self, key: str) -> Any: ...
 
@@ -187,12 +192,10 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
             tensor = tensor[0]
         if tensor.ndim != 2:
             raise ValueError(f"the map of {where} must be (h, w), got {tuple(tensor.shape)}")
-        try:
-            pmap = PrimaryMap(tensor)  # validated (dtype, NaN/inf, >= 0) at the stored size, the cheapest place
-        except TypeError as err:
-            raise TypeError(f"the map of {where}: {err}") from None
-        except ValueError as err:
-            raise ValueError(f"the map of {where}: {err}; rebake it (primary-mask verify names such maps)") from None
+        if getattr(self.maps, "values_checked", False):  # checked where they entered (see MapSource)
+            pmap = PrimaryMap.from_checked(tensor)
+        else:
+            pmap = self.checked_map(tensor, where)
         self.check_alignment(key, where, tuple(tensor.shape), size)
         target = tuple(size) if self.resize_to_image else tuple(tensor.shape)
         # A uint8 map goes through resize_maps even at its own size, to float in [0, 1]: v2's interpolating
@@ -202,6 +205,17 @@ class PrimaryMapDataset(KeyedDatasetWrapper):
         if target != tuple(tensor.shape) or pmap.dtype == torch.uint8:
             return resize_maps(tensor.unsqueeze(0), target).as_subclass(PrimaryMap)
         return pmap
+
+    @staticmethod
+    def checked_map(tensor: torch.Tensor, where: str) -> PrimaryMap:
+        """A user's map as a :class:`PrimaryMap`, validated (dtype, NaN/inf, ``>= 0``) at its stored size, the
+        cheapest place; the error names the key."""
+        try:
+            return PrimaryMap(tensor)
+        except TypeError as err:
+            raise TypeError(f"the map of {where}: {err}") from None
+        except ValueError as err:
+            raise ValueError(f"the map of {where}: {err}; rebake it (primary-mask verify names such maps)") from None
 
     def check_alignment(self, key: str, where: str, map_size: tuple[int, int], size: tuple[int, int]) -> None:
         """Raise ``ValueError`` when the map cannot belong to an image of ``size`` (H, W): the one rule of

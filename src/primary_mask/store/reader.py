@@ -65,11 +65,16 @@ class PrimaryMapStore:
 
     Integrity: each shard's sha256 is checked against the index once per process, when it is first opened, so a
     damaged store (a flipped byte) is never trained on silently; ``verify=False`` skips the digest (length and shape
-    are still checked) for a store already checked with ``primary-mask verify``.
+    are still checked) for a store already checked with ``primary-mask verify``. That open is the one check of the
+    values: the writer refuses NaN, inf and negative maps and the digest proves a shard holds the writer's bytes,
+    so reads return rows without checking them again (the dataset wrappers trust them as well). With
+    ``verify=False`` nothing is checked on read: ``primary-mask verify`` checks the digests and the values.
 
     An unknown key raises ``KeyError`` naming the key and the store. What a training sample without a map gets
     is decided in one place, the dataset wrapper (``with_primary_maps(..., missing="skip")``), not by the store.
     """
+
+    values_checked = True  # see the integrity paragraph: the dataset wrappers do not check these maps again
 
     def __init__(self, path: str | os.PathLike, *, verify: bool = True) -> None:
         self.path = Path(path)
@@ -142,18 +147,6 @@ class PrimaryMapStore:
             raise KeyError(f"no primary map for key {key!r} in store {self.path}")
         return self._sizes.get(key)
 
-    def _finite(self, raw: np.ndarray, keys: list[str]) -> np.ndarray:
-        """float16 rows must be finite (uint8 always are); otherwise :class:`StoreError` naming the key."""
-        if raw.dtype.kind == "f":
-            bad = ~np.isfinite(raw).reshape(len(keys), -1).all(axis=1)
-            if bad.any():
-                key = keys[int(np.flatnonzero(bad)[0])]
-                raise StoreError(
-                    f"the map of {key!r} in store {self.path} (shard {self._index[key][0]}) holds NaN or inf; "
-                    "the shard is damaged: delete it and rerun the same `primary-mask bake` command"
-                )
-        return raw
-
     @staticmethod
     def _to_float(raw: np.ndarray) -> torch.Tensor:
         """uint8 -> value / 255 (correctly rounded float32 division), float16 -> float32; one new array."""
@@ -170,13 +163,14 @@ class PrimaryMapStore:
         return self._shard(shard)[row].copy()
 
     def __getitem__(self, key: str) -> torch.Tensor:
-        if key not in self._index:
+        try:
+            shard, row = self._index[key]
+        except KeyError:
             raise KeyError(
                 f"no primary map for key {key!r} in store {self.path} "
                 "(with_primary_maps(..., missing='skip') leaves such samples unerased)"
-            )
-        shard, row = self._index[key]
-        return self._to_float(self._finite(self._shard(shard)[row][None], [key])[0])
+            ) from None
+        return self._to_float(self._shard(shard)[row])
 
     def get_batch(self, keys: Iterable[str]) -> torch.Tensor:
         """``(N, size, size)`` float32 maps for ``keys``; ``KeyError`` naming the first key the store lacks."""
@@ -184,13 +178,13 @@ class PrimaryMapStore:
         out = torch.zeros(len(keys), self.size, self.size)
         by_shard: dict[str, tuple[list[int], list[int]]] = {}
         for i, key in enumerate(keys):
-            if key not in self._index:
-                raise KeyError(f"no primary map for key {key!r} in store {self.path}")
-            shard, row = self._index[key]
+            try:
+                shard, row = self._index[key]
+            except KeyError:
+                raise KeyError(f"no primary map for key {key!r} in store {self.path}") from None
             slots, rows = by_shard.setdefault(shard, ([], []))
             slots.append(i)
             rows.append(row)
         for shard, (slots, rows) in by_shard.items():
-            raw = self._finite(self._shard(shard)[np.array(rows)], [keys[i] for i in slots])
-            out[torch.tensor(slots)] = self._to_float(raw)
+            out[torch.tensor(slots)] = self._to_float(self._shard(shard)[np.array(rows)])
         return out
