@@ -4,8 +4,8 @@
 
 Steps: train the localizer zoo -> bake one store per distinct bake setting -> train every backbone x variant ->
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
-skipped when the command is run again (resumable); --report writes the tables from the runs finished so far,
-training nothing (as <name>.partial.{md,csv,json} while the study is unfinished). With several seeds the table
+skipped when the command is run again (resumable); after every run the tables so far are written as
+<name>.partial.{md,csv,json}, and --report writes them training nothing. With several seeds the table
 also gives each variant's AUC difference from its backbone's baseline, paired by seed, read with a paired t-test:
 helps, hurts or within noise. Each row's wall-clock minutes of training and evaluation close the table. The plan
 and an estimate of its duration (from two timed training steps per backbone after a warm-up) are printed first,
@@ -568,6 +568,7 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
         if code:
             raise SystemExit(code)
         (out / "DONE").write_text("ok\n")
+    expected = len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
     for seed, backbone, v, store, folder in study_runs(cfg, work):
         check_run_seed(folder, seed)
         if not (folder / "DONE").exists():
@@ -575,6 +576,10 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
             (folder / "DONE").write_text("ok\n")
         if not (folder / "eval" / "results.json").exists():
             evaluate.main(evaluate_argv(cfg, folder))
+            # The tables after every run, so a study of hours always has its numbers so far in the results folder
+            # (small files, kept with the project), even where the work folder with the checkpoints is lost.
+            md = write_results(cfg, finished_rows(cfg, work), expected=expected, quiet=True)
+            print(f"tables so far: {md}")
     return write_results(cfg, finished_rows(cfg, work))
 
 
@@ -798,13 +803,14 @@ def _time_table(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> Path:
+def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quiet: bool = False) -> Path:
     """``{name}.md``: per backbone x variant the mean ± sample std over the seeds of each test's ACC and AUC (the
     mean alone for one seed), and with several seeds each variant's AUC difference from its backbone's baseline,
     paired by seed, with a reading (:func:`paired_difference`); ``{name}.csv`` and ``{name}.json``: every seed's
     numbers. ``expected``: the number of runs of the whole study, when ``rows`` holds only the finished ones;
     fewer rows than that make a partial table, written as ``{name}.partial.{md,csv,json}`` so that it never
-    replaces a finished study's files (a row with fewer seeds than the config names shows its n)."""
+    replaces a finished study's files (a row with fewer seeds than the config names shows its n). ``quiet``: write
+    the files without printing the tables."""
     out = Path(cfg.get("results_dir", Path(__file__).parent / "results"))
     out.mkdir(parents=True, exist_ok=True)
     tests = list(cfg["data"]["tests"])
@@ -863,7 +869,8 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None) -> P
             (out / f"{cfg['name']}.partial{suffix}").unlink(missing_ok=True)
     runs = {"finished": len(rows), "expected": expected if expected is not None else len(rows)}
     (out / f"{stem}.json").write_text(json.dumps({"config": cfg, "runs": runs, "rows": rows}, indent=1, default=str))
-    print("\n".join(lines))
+    if not quiet:
+        print("\n".join(lines))
     return out / f"{stem}.md"
 
 

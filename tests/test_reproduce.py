@@ -34,8 +34,17 @@ def tiny_data(data: Path) -> Path:
     return data
 
 
-def test_smoke_config_runs_and_resumes(tmp_path, capsys):
+def test_smoke_config_runs_and_resumes(tmp_path, capsys, monkeypatch):
     data = tiny_data(tmp_path / "data")
+    partial_rows_at_each_training = []
+    train_main = reproduce.train.main
+
+    def spy(argv):  # the tables so far must be on disk before each next training starts
+        csv_path = tmp_path / "results" / "smoke.partial.csv"
+        partial_rows_at_each_training.append(csv_path.read_text().count("\n") - 1 if csv_path.exists() else 0)
+        return train_main(argv)
+
+    monkeypatch.setattr(reproduce.train, "main", spy)
     text = (ROOT / "examples" / "configs" / "smoke.yaml").read_text().replace("DATA", str(data))
     cfg = yaml.safe_load(text)
     cfg["workdir"] = str(tmp_path / "runs")
@@ -57,6 +66,9 @@ def test_smoke_config_runs_and_resumes(tmp_path, capsys):
     assert len(stores) == 2  # neighboring (PRLE and Random share it) and average
     assert not (tmp_path / "runs" / "zoo" / "maps").exists()  # no extra default bake
     assert (md.with_suffix(".csv")).read_text().count("\n") == 1 + 5 * 2  # header + 5 rows x (frame, video)
+    # after the zoo's two trainings, one run more (its frame and video lines) before each next detector's training
+    assert partial_rows_at_each_training == [0, 0, 0, 2, 4, 6, 8]
+    assert not (tmp_path / "results" / "smoke.partial.md").exists()  # the finished tables replace the partial ones
     capsys.readouterr()
     before = {p: p.stat().st_mtime for p in (tmp_path / "runs").rglob("best.pt")}
     reproduce.main(["--config", str(config)])
