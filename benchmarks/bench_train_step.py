@@ -4,7 +4,9 @@
 steps within one run, so that a shared machine's drift hits both alike.
 
 Needs a folder of real/ and fake/ crops and a store baked for it (``primary-mask bake``); skipped, saying so, when
-either is missing. Prints a table and writes JSON (--out).
+either is missing. Also times the first read of every map in a fresh reader with and without the sha256 check of
+each shard's first open (``PrimaryMapStore(verify=)``), as a share of one epoch over the store's images. Prints the
+figures and writes JSON (--out).
 
 Run: python benchmarks/bench_train_step.py --images ../shared/data/dfdc/val --store runs/bench/val-maps \
          [--device cpu] [--blocks 4] [--steps 5] [--out benchmarks/out/bench_train_step.json]
@@ -13,6 +15,7 @@ Run: python benchmarks/bench_train_step.py --images ../shared/data/dfdc/val --st
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import time
@@ -26,6 +29,7 @@ from torchvision.transforms import v2
 
 from primary_mask import PrimaryMapStore, PrimaryRegionErase, prle_weighted_loss, with_primary_maps
 from primary_mask.data import DeepfakeImageDataset, items_from_spec
+from primary_mask.store import reader
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -45,6 +49,34 @@ def loader(images: str, store: PrimaryMapStore | None, size: int, batch: int, wo
                       persistent_workers=workers > 0)  # fmt: skip
 
 
+def first_read_seconds(path: str, verify: bool) -> float:
+    """Seconds to read every map of the store at ``path`` in a fresh reader (each shard opened for the first
+    time in this process), with or without the sha256 check on first open (issue #22: "measure it")."""
+    reader._VERIFIED.clear()  # the once-per-process record of checked shards: start as a new process would
+    t0 = time.perf_counter()
+    store = PrimaryMapStore(path, verify=verify)
+    store.get_batch(store.keys())
+    return time.perf_counter() - t0
+
+
+def endless(batches: DataLoader):
+    """The loader's batches epoch after epoch, so that any --blocks x --steps fits a small folder."""
+    while True:
+        yield from batches
+
+
+def sha256_seconds(path: str) -> float:
+    """Seconds (the best of 3) to hash every shard file of the store at ``path``, read into memory first."""
+    blobs = [f.read_bytes() for f in sorted(Path(path, "shards").rglob("*")) if f.is_file()]
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for blob in blobs:
+            hashlib.sha256(blob).digest()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", default="../shared/data/dfdc/val", help="folder of real/ and fake/ crops")
@@ -60,12 +92,14 @@ def main() -> int:
     if not Path(args.images).is_dir() or not args.store or not Path(args.store, "store.json").is_file():
         print(f"skipped: needs --images (a folder; got {args.images}) and --store (a store baked for it)")
         return 0
+    first_read_seconds(args.store, verify=False)  # the files in the page cache: what follows times the check
+    first_read = {f"verify={v}": min(first_read_seconds(args.store, v) for _ in range(3)) for v in (False, True)}
     device = torch.device(args.device)
     torch.manual_seed(0)
     model = torchvision.models.mobilenet_v2(num_classes=1).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     store = PrimaryMapStore(args.store)
-    streams = {mode: iter(loader(args.images, s, args.size, args.batch, args.workers))
+    streams = {mode: endless(loader(args.images, s, args.size, args.batch, args.workers))
                for mode, s in (("without", None), ("with", store))}  # fmt: skip
 
     def step(mode: str) -> float:
@@ -89,17 +123,26 @@ def main() -> int:
             per_step[mode].append((time.perf_counter() - t0) / args.steps)
             erased += shares if mode == "with" else []
     ms = {mode: 1e3 * statistics.median(v) for mode, v in per_step.items()}
+    epoch_s = len(store) / args.batch * ms["with"] / 1e3  # one PRLE epoch over the store's images, at this step
+    # The difference of two first reads is near a shared machine's noise for a small store: the sha256 of the
+    # shards' bytes (what the check computes) is timed alone too, and is the figure the share is given from.
+    digest_s = sha256_seconds(args.store)
     result = {
         "images": args.images, "store": args.store, "model": "mobilenet_v2", "size": args.size,
         "batch": args.batch, "workers": args.workers, "device": str(device), "step_ms": ms,
         "prle_share_of_step": (ms["with"] - ms["without"]) / ms["with"], "erased_share": statistics.mean(erased),
-        "block_ms": per_step, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "block_ms": {mode: [1e3 * t for t in v] for mode, v in per_step.items()}, "first_read_s": first_read,
+        "maps": len(store), "sha256_s": digest_s, "digest_share_of_epoch": digest_s / epoch_s,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }  # fmt: skip
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"step without PRLE {ms['without']:.0f} ms, with PRLE {ms['with']:.0f} ms: PRLE's share of the step "
           f"{100 * result['prle_share_of_step']:.1f}% "
           f"({100 * result['erased_share']:.0f}% of samples erased)")  # fmt: skip
+    print(f"first read of all {len(store)} maps: {1e3 * first_read['verify=False']:.0f} ms without the sha256 "
+          f"check, {1e3 * first_read['verify=True']:.0f} ms with it; the sha256 of its shards alone takes "
+          f"{1e3 * digest_s:.1f} ms, {100 * result['digest_share_of_epoch']:.3f}% of one epoch over them")  # fmt: skip
     print(f"wrote {args.out}")
     return 0
 

@@ -1,6 +1,7 @@
 """The benchmark scripts must keep running (figures themselves live in benchmarks/RESULTS.md)."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -172,11 +173,16 @@ def test_bench_train_step_runs_on_a_tiny_store_and_skips_without_one(tmp_path):
         writer.add(keys, torch.rand(16, 8, 8), [(40, 40)] * 16)
     script = str(ROOT / "benchmarks" / "bench_train_step.py")
     args = ["--images", str(tmp_path / "img"), "--size", "32", "--batch", "4", "--workers", "0", "--blocks", "1"]
-    args += ["--steps", "1", "--out", str(tmp_path / "t.json")]
+    args += ["--steps", "5", "--out", str(tmp_path / "t.json")]  # 1 + 5 steps of 4: past the 4 batches of an epoch
     proc = subprocess.run([sys.executable, script, *args, "--store", str(tmp_path / "store")], capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "prle_share_of_step" in json.loads((tmp_path / "t.json").read_text())
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert "prle_share_of_step" in data and data["maps"] == 16
+    assert set(data["first_read_s"]) == {"verify=False", "verify=True"} and "digest_share_of_epoch" in data
+    assert data["sha256_s"] > 0 and len(data["block_ms"]["with"]) == 1
+    step_ms = data["step_ms"]["with"]  # one block: the median step is that block's mean step, in the same unit
+    assert math.isclose(data["block_ms"]["with"][0], step_ms, rel_tol=1e-9)
     skipped = subprocess.run(
         [sys.executable, script, "--images", str(tmp_path / "none")], capture_output=True, text=True
     )
