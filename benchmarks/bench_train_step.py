@@ -4,12 +4,15 @@
 steps within one run, so that a shared machine's drift hits both alike.
 
 Needs a folder of real/ and fake/ crops and a store baked for it (``primary-mask bake``); skipped, saying so, when
-either is missing. Also times the first read of every map in a fresh reader with and without the sha256 check of
+either is missing. ``--synthetic N`` makes both in a temporary folder instead (N drawn 224 px faces as JPEG, the
+demo's synthetic maps): for a machine without the data, e.g. the GPU run of ``gpu.sh``; the maps' content does not
+change the cost. Also times the first read of every map in a fresh reader with and without the sha256 check of
 each shard's first open (``PrimaryMapStore(verify=)``), as a share of one epoch over the store's images. Prints the
 figures and writes JSON (--out).
 
 Run: python benchmarks/bench_train_step.py --images ../shared/data/dfdc/val --store runs/bench/val-maps \
          [--device cpu] [--blocks 4] [--steps 5] [--out benchmarks/out/bench_train_step.json]
+     python benchmarks/bench_train_step.py --synthetic 800 --device cuda
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import hashlib
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,6 +69,25 @@ def endless(batches: DataLoader):
         yield from batches
 
 
+def synthetic_folder(root: Path, n: int, size: int = 224, map_size: int = 64) -> tuple[str, str]:
+    """``n`` drawn faces (half real/, half fake/) as JPEG under ``root``/images and a store of the demo's maps for
+    them under ``root``/store; returns (images, store)."""
+    import cv2
+    import numpy as np
+
+    from primary_mask import PrimaryMapWriter
+    from primary_mask.demo.synthetic_face import draw_face, synthetic_primary_map
+
+    keys = [f"{label}/{i:05d}.jpg" for i in range(n) for label in ("real", "fake")][:n]
+    for i, key in enumerate(keys):
+        (root / "images" / key).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / "images" / key), cv2.cvtColor(draw_face(size, seed=i), cv2.COLOR_RGB2BGR))
+    maps = torch.from_numpy(np.stack([synthetic_primary_map(map_size, seed=i) for i in range(n)]))
+    with PrimaryMapWriter(root / "store", size=map_size) as writer:
+        writer.add(keys, maps, [(size, size)] * n)
+    return str(root / "images"), str(root / "store")
+
+
 def sha256_seconds(path: str) -> float:
     """Seconds (the best of 3) to hash every shard file of the store at ``path``, read into memory first."""
     blobs = [f.read_bytes() for f in sorted(Path(path, "shards").rglob("*")) if f.is_file()]
@@ -88,10 +111,22 @@ def main() -> int:
     parser.add_argument("--blocks", type=int, default=4, help="alternating blocks per mode")
     parser.add_argument("--steps", type=int, default=5, help="training steps per block")
     parser.add_argument("--out", default="benchmarks/out/bench_train_step.json", help="JSON written")
+    synthetic_help = "time on N drawn faces and demo maps made in a temporary folder (no data needed)"
+    parser.add_argument("--synthetic", type=int, default=0, metavar="N", help=synthetic_help)
     args = parser.parse_args()
+    if args.synthetic:
+        with tempfile.TemporaryDirectory() as tmp:
+            args.images, args.store = synthetic_folder(Path(tmp), args.synthetic)
+            return measure(args)
     if not Path(args.images).is_dir() or not args.store or not Path(args.store, "store.json").is_file():
-        print(f"skipped: needs --images (a folder; got {args.images}) and --store (a store baked for it)")
+        print(f"skipped: needs --images (a folder; got {args.images}) and --store (a store baked for it), "
+              "or --synthetic N")  # fmt: skip
         return 0
+    return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
+    """Time the step and the first read for ``args.images`` and ``args.store``; print and write the JSON."""
     first_read_seconds(args.store, verify=False)  # the files in the page cache: what follows times the check
     first_read = {f"verify={v}": min(first_read_seconds(args.store, v) for _ in range(3)) for v in (False, True)}
     device = torch.device(args.device)
@@ -120,6 +155,8 @@ def main() -> int:
         for mode in streams:
             t0 = time.perf_counter()
             shares = [step(mode) for _ in range(args.steps)]
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)  # the block's kernels finished before its clock stops
             per_step[mode].append((time.perf_counter() - t0) / args.steps)
             erased += shares if mode == "with" else []
     ms = {mode: 1e3 * statistics.median(v) for mode, v in per_step.items()}
@@ -128,7 +165,8 @@ def main() -> int:
     # shards' bytes (what the check computes) is timed alone too, and is the figure the share is given from.
     digest_s = sha256_seconds(args.store)
     result = {
-        "images": args.images, "store": args.store, "model": "mobilenet_v2", "size": args.size,
+        "images": f"synthetic ({args.synthetic} drawn faces)" if args.synthetic else args.images,
+        "store": "synthetic" if args.synthetic else args.store, "model": "mobilenet_v2", "size": args.size,
         "batch": args.batch, "workers": args.workers, "device": str(device), "step_ms": ms,
         "prle_share_of_step": (ms["with"] - ms["without"]) / ms["with"], "erased_share": statistics.mean(erased),
         "block_ms": {mode: [1e3 * t for t in v] for mode, v in per_step.items()}, "first_read_s": first_read,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything that needs a GPU, in one prepared run of under 8 minutes (issues 13, 21 and 24: erase, bake, train step,
-# CAM backends, online maps).
+# Everything that needs a GPU, in one prepared run of under 9 minutes (issues 13, 21 and 24: erase, bake, train step,
+# CAM backends, online maps; then the per-sample training step of bench_train_step.py).
 #
 # On the lent machine (from the repository root, the working tree copied there, .whl carried):
 #   bash benchmarks/gpu.sh                      # parts a (erase), b (bake), c (train), d (CAM backends), e (online);
@@ -9,17 +9,21 @@
 # Here, once, before the run (the lent machine has no internet and no grad-cam/ttach):
 #   bash benchmarks/gpu.sh --fetch-wheels       # grad-cam and ttach as wheels in .whl/ (git-ignored)
 # Smoke run of every code path on a CPU:
-#   PYTHON=.venv/bin/python bash benchmarks/gpu.sh --device cpu --quick
+#   PYTHON=.venv/bin/python TRAIN_STEP_ARGS="--synthetic 16 --device cpu --batch 4 --blocks 1 --steps 1" \
+#       bash benchmarks/gpu.sh --device cpu --quick
 #
 # Prints what the machine has, installs carried wheels to $SITE (default /tmp/site), runs bench_gpu.py under a
 # hard limit of $LIMIT_S seconds (default 420) so the caller's timeout is never what stops it, tees the log to
-# $OUT/gpu.log, and ends with the markdown table for benchmarks/RESULTS.md.
+# $OUT/gpu.log, and ends with the markdown table for benchmarks/RESULTS.md; then bench_train_step.py (limit
+# $TRAIN_STEP_S, default 90 s; arguments $TRAIN_STEP_ARGS) to $OUT/train_step.json.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
 PYTHON=${PYTHON:-python3}
 SITE=${SITE:-/tmp/site}
 LIMIT_S=${LIMIT_S:-420}
+TRAIN_STEP_S=${TRAIN_STEP_S:-90}
+TRAIN_STEP_ARGS=${TRAIN_STEP_ARGS:---synthetic 800 --device cuda}
 GRAD_CAM=1.5.7
 TTACH=0.0.3
 
@@ -80,4 +84,13 @@ rc=${PIPESTATUS[0]}
 if [[ $rc -eq 124 || $rc -eq 137 ]]; then
     echo "bench_gpu.py stopped after $LIMIT_S s; the JSON holds the parts that finished"
 fi
-exit "$rc"
+
+# Issue 21's training step as users feel it: the per-sample path (DataLoader workers erase on the CPU) under a GPU
+# model, on drawn faces (the lent machine has no data). Its own limit, so part (a)-(e)'s figures are never at risk.
+echo "== bench_train_step.py $TRAIN_STEP_ARGS"
+PYTHONUNBUFFERED=1 timeout -k 10 "$TRAIN_STEP_S" "$PYTHON" benchmarks/bench_train_step.py $TRAIN_STEP_ARGS \
+    --out "${OUT:-benchmarks/out}/train_step.json" 2>&1 | tee -a "${log:-/dev/null}"
+step_rc=${PIPESTATUS[0]}
+[[ $step_rc -eq 0 ]] || echo "bench_train_step.py failed or stopped (exit $step_rc)"
+[[ $rc -ne 0 ]] && exit "$rc"
+exit "$step_rc"

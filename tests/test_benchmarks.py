@@ -158,7 +158,7 @@ def test_bench_online_runs_and_writes_json(tmp_path):
     assert set(data["online_steps"]["added_share"]) == {"gradcam++ step", "fam + rfm step", "gradcam++ epoch:1"}
 
 
-def test_bench_train_step_runs_on_a_tiny_store_and_skips_without_one(tmp_path):
+def test_bench_train_step_runs_on_a_tiny_store_or_a_synthetic_one_and_skips_without(tmp_path):
     import cv2
     import numpy as np
     import torch
@@ -183,6 +183,11 @@ def test_bench_train_step_runs_on_a_tiny_store_and_skips_without_one(tmp_path):
     assert data["sha256_s"] > 0 and len(data["block_ms"]["with"]) == 1
     step_ms = data["step_ms"]["with"]  # one block: the median step is that block's mean step, in the same unit
     assert math.isclose(data["block_ms"]["with"][0], step_ms, rel_tol=1e-9)
+    synthetic = subprocess.run([sys.executable, script, "--synthetic", "12", *args], capture_output=True, text=True,
+                               timeout=300)  # fmt: skip
+    assert synthetic.returncode == 0, synthetic.stderr[-2000:]
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert data["maps"] == 12 and data["images"].startswith("synthetic")
     skipped = subprocess.run(
         [sys.executable, script, "--images", str(tmp_path / "none")], capture_output=True, text=True
     )
