@@ -136,3 +136,42 @@ def test_identical_maps_under_two_keys_share_a_fold_and_carry_no_label():
         labels += [0, 1]
     report = erase_leak(maps, keys, labels, alpha_range=(1.0, 1.0))
     assert abs(report.auc - 0.5) < 0.05
+
+
+def test_plot_leak_draws_one_row_per_rule_with_its_name_and_leak(tmp_path, capsys, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    import primary_mask.figures.leak as leak_module
+    from primary_mask import PrimaryMapWriter
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import plot_leak
+
+    keys, maps, rows = [], [], ["split,real,fake"]
+    for i in range(30):
+        keys += [f"real/{i}.png", f"fake/{i}.png"]
+        maps += [blob(5 + i % 3, 8 + i % 5, 6), blob(11 - i % 3, 8 - i % 4, 3)]  # reals broad and up, fakes small
+        rows.append(f"train,{i}.png,{i}.png")
+    with PrimaryMapWriter(tmp_path / "s", size=16) as writer:
+        writer.add(keys, torch.stack(maps))
+    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    drawn = []
+    save = leak_module.save_figure
+    monkeypatch.setattr(
+        leak_module, "save_figure", lambda fig, out, *a, **k: drawn.append(fig) or save(fig, out, *a, **k)
+    )
+    store = str(tmp_path / "s")
+    argv = ["--rule", "own", store, "--rule", "paired", store, str(tmp_path / "pairs.csv"), "--pair-prefix", "train/"]
+    out = plot_leak.main([*argv, "--out", str(tmp_path / "rules.png")])
+    assert out.stat().st_size > 10_000
+    lines = capsys.readouterr().out.splitlines()
+    own_auc = float(lines[0].split("cross-validated AUC ")[1].split()[0])
+    paired_auc = float(lines[1].split("cross-validated AUC ")[1].split()[0])
+    assert own_auc == 1.0 and paired_auc < 0.7  # the hand-built maps: reals' holes differ, their fakes' do not
+    (fig,) = drawn
+    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel().startswith(("own", "paired"))]
+    assert labels == [f"own\nleak AUC {own_auc:.3f}", f"paired\nleak AUC {paired_auc:.3f}"]
+    assert len(fig.axes) == 2 * 3 + 2  # two rows of three panels, and the two colour bars
+    with pytest.raises(SystemExit):
+        plot_leak.main(["--rule", "lonely", "--out", str(tmp_path / "x.png")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from primary_mask.figures.tiles import save_figure
@@ -10,28 +11,38 @@ from primary_mask.quality.leak import LeakReport
 __all__ = ["leak_figure"]
 
 
-def leak_figure(report: LeakReport, out: str | Path, title: str = "") -> Path:
-    """Three panels of a :class:`~primary_mask.quality.leak.LeakReport`: how often each pixel is erased on reals, on
-    fakes (0 to 1, one colour scale), and fakes minus reals (red: erased more on fakes); the leak AUC in the title.
-    Writes a PNG at ``out`` and returns its path."""
+def leak_figure(report: LeakReport | Mapping[str, LeakReport], out: str | Path, title: str = "") -> Path:
+    """Three panels per :class:`~primary_mask.quality.leak.LeakReport`: how often each pixel is erased on reals, on
+    fakes (0 to 1, one colour scale), and fakes minus reals (red: erased more on fakes, one symmetric scale for the
+    whole figure); the leak AUC in the heading. A mapping ``{rule name: report}`` draws one row per rule, its name
+    and AUC on the row, so that rules can be compared at a glance. Writes a PNG at ``out`` and returns its path."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    real, fake = report.mean_mask[0].numpy(), report.mean_mask[1].numpy()
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), layout="constrained")
-    for ax, image, name in ((axes[0], real, "real"), (axes[1], fake, "fake")):
-        shown = ax.imshow(image, cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"{name}: erased share {100 * report.coverage[0 if name == 'real' else 1][0]:.0f}%")
-    fig.colorbar(shown, ax=axes[:2], fraction=0.046, label="how often a pixel is erased")
-    bound = max(float(abs(fake - real).max()), 1e-6)
-    diff = axes[2].imshow(fake - real, cmap="RdBu_r", vmin=-bound, vmax=bound)
-    axes[2].set_title("fake minus real")
-    fig.colorbar(diff, ax=axes[2], fraction=0.046)
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    heading = f"erase masks alone predict the label: AUC {report.auc:.3f} (0.5 = no leak)"
+    reports = dict(report) if isinstance(report, Mapping) else {"": report}
+    if not reports:
+        raise ValueError("leak_figure: no report to draw")
+    diffs = {name: (r.mean_mask[1] - r.mean_mask[0]).numpy() for name, r in reports.items()}
+    bound = max(max(float(abs(d).max()) for d in diffs.values()), 1e-6)
+    fig, axes = plt.subplots(len(reports), 3, figsize=(11, 3.6 * len(reports)), layout="constrained", squeeze=False)
+    for row, (name, r) in zip(axes, reports.items()):
+        for ax, c, label in ((row[0], 0, "real"), (row[1], 1, "fake")):
+            shown = ax.imshow(r.mean_mask[c].numpy(), cmap="viridis", vmin=0, vmax=1)
+            ax.set_title(f"{label}: erased share {100 * r.coverage[c][0]:.0f}%")
+        diff = row[2].imshow(diffs[name], cmap="RdBu_r", vmin=-bound, vmax=bound)
+        row[2].set_title("fake minus real")
+        if name:
+            row[0].set_ylabel(f"{name}\nleak AUC {r.auc:.3f}", fontsize=11)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(shown, ax=axes[:, :2], fraction=0.046, label="how often a pixel is erased")
+    fig.colorbar(diff, ax=axes[:, 2], fraction=0.046)
+    if len(reports) == 1 and not next(iter(reports)):
+        heading = f"erase masks alone predict the label: AUC {report.auc:.3f} (0.5 = no leak)"
+    else:
+        heading = "erase masks alone predict the label: leak AUC per rule (0.5 = no leak)"
     fig.suptitle(f"{title}\n{heading}" if title else heading)
     return save_figure(fig, out, "", dpi=110)
