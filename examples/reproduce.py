@@ -31,6 +31,8 @@ Config keys (see examples/configs/*.yaml):
     oracle (the true manipulation region of each aligned pair, from data.masks: `primary-mask masks-store`, erased
     whole as with static; needs missing: skip, since misaligned pairs have no mask)
   missing: error (default) or skip: what to do with training images without a map / landmarks (skip: not erased)
+  ceiling: {results: NAME.json, variant: NAME, test: NAME}   # optional: a table of each row's share of the gap
+    between the baseline and that variant's mean AUC on that test in another results JSON (e.g. a calibration's)
 """
 
 from __future__ import annotations
@@ -69,7 +71,21 @@ MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of
 BAKE_OPTIONS = ("band_value", "cam", "input_size", "target")
 BAKE_KEYS = (*BAKE_DEFAULTS, *BAKE_OPTIONS)
 CONFIG_KEYS = {
-    "": ("name", "seed", "seeds", "workdir", "results_dir", "data", "zoo", "bake", "train", "backbones", "variants"),
+    "": (
+        "name",
+        "seed",
+        "seeds",
+        "workdir",
+        "results_dir",
+        "data",
+        "zoo",
+        "bake",
+        "train",
+        "backbones",
+        "variants",
+        "ceiling",
+    ),
+    "ceiling": ("results", "variant", "test"),
     "data": ("train", "val", "tests", "landmarks", "masks", "mask_prefix"),
     "zoo": ("members", "size", "epochs", "batch_size", "args"),
     "bake": BAKE_KEYS,
@@ -119,7 +135,7 @@ def _check_keys(section: dict, kind: str, label: str, where: str) -> None:
 def check_keys(cfg: dict, where: str = "config") -> None:
     """Every key of the config, in every section, is one the runner reads."""
     _check_keys(cfg, "", "", where)
-    for section in ("data", "zoo", "bake", "train"):
+    for section in ("data", "zoo", "bake", "train", "ceiling"):
         if cfg.get(section) is not None:
             _check_keys(cfg[section], section, section, where)
     for i, variant in enumerate(cfg.get("variants") or []):
@@ -169,6 +185,14 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
                 raise SystemExit(
                     f"{where}: variants[{v['name']}]: an oracle store takes only bake.size, not {sorted(extra)}"
                 )
+    ceiling = cfg.get("ceiling")
+    if ceiling is not None:
+        absent = [k for k in CONFIG_KEYS["ceiling"] if k not in ceiling]
+        if absent:
+            raise SystemExit(f"{where}: ceiling needs {', '.join(absent)} (results: a results JSON of this runner)")
+        if ceiling["test"] not in (cfg["data"]["tests"] or {}):
+            tests = ", ".join(cfg["data"]["tests"])
+            raise SystemExit(f"{where}: ceiling.test {ceiling['test']!r} is not one of data.tests ({tests})")
     cfg["seeds"] = config_seeds(cfg, where)  # seeds[0]: the zoo's seed, and the first training's
     cfg.setdefault("train", {})
     cfg["bake"] = {**BAKE_DEFAULTS, **cfg.get("bake", {})}
@@ -778,6 +802,56 @@ def _difference_table(groups: list[dict], columns: list[str], level: str, n_seed
     return lines + [""]
 
 
+def ceiling_aucs(cfg: dict, level: str) -> dict[str, float] | None:
+    """Per backbone, the mean AUC on ``ceiling.test`` of the runs of ``ceiling.variant`` in ``ceiling.results``
+    (a results JSON of this runner; a relative path is read from the results folder); None when the config names
+    no ceiling or the file does not exist yet (said)."""
+    ceiling = cfg.get("ceiling")
+    if not ceiling:
+        return None
+    path = Path(ceiling["results"])
+    if not path.is_absolute():
+        path = Path(cfg.get("results_dir", Path(__file__).parent / "results")) / path
+    if not path.is_file():
+        print(f"note: ceiling.results {path} does not exist yet; no gap table")
+        return None
+    per_backbone: dict[str, list[float]] = {}
+    for row in json.loads(path.read_text())["rows"]:
+        if row["variant"] == ceiling["variant"]:
+            per_backbone.setdefault(row["backbone"], []).append(float(row["reports"][ceiling["test"]][level]["auc"]))
+    return {b: mean_std(v)[0] for b, v in per_backbone.items()}
+
+
+def _gap_table(groups: list[dict], cfg: dict, level: str) -> list[str]:
+    """Markdown lines: each non-baseline row's share of the gap between its backbone's baseline and the ceiling
+    (:func:`ceiling_aucs`) that it recovers on the ceiling's test, per seed ``(auc - baseline) / (ceiling -
+    baseline)`` with the baseline of the same seed, as mean ± sample std; nothing without a ceiling or a baseline."""
+    ceilings = ceiling_aucs(cfg, level)
+    if not ceilings:
+        return []
+    test, variant = cfg["ceiling"]["test"], cfg["ceiling"]["variant"]
+    column = f"{test} AUC"
+    by_seed = {(g["backbone"], g["variant"]): dict(zip(g["seeds"], g[column])) for g in groups}
+    lines = [
+        f"*{level}-level, share of the gap to the ceiling recovered on `{test}`* (per seed (AUC - baseline's) / "
+        f"(ceiling - baseline's), the baseline of the same seed; the ceiling: the mean `{test}` AUC of "
+        f"{variant} in {cfg['ceiling']['results']}; 0% is the baseline, 100% the ceiling)",
+        "",
+        "| Method | ceiling AUC | gap recovered |",
+        "|---|---|---|",
+    ]
+    for g in groups:
+        base, ceiling = by_seed.get((g["backbone"], "baseline")), ceilings.get(g["backbone"])
+        if g["variant"] == "baseline" or base is None or ceiling is None:
+            continue
+        own = by_seed[(g["backbone"], g["variant"])]
+        shares = [(own[s] - base[s]) / (ceiling - base[s]) for s in own if s in base and ceiling != base[s]]
+        mean, std, n = mean_std(shares)
+        cell = "n/a" if n == 0 else f"{100 * mean:.0f}%" + (f" ± {100 * std:.0f}%" if n > 1 else " (one seed)")
+        lines.append(f"| {_row_label(g['backbone'], g['variant'])} | {100 * ceiling:.2f} | {cell} |")
+    return lines + [""] if len(lines) > 4 else []
+
+
 def _time_table(rows: list[dict]) -> list[str]:
     """Markdown lines: per backbone x variant the median wall-clock minutes of training and of evaluation over the
     runs that logged them (:func:`run_minutes`; the median, so one run resumed after a long stop does not set the
@@ -839,7 +913,11 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
         ]
     columns = [c for t in tests for c in (f"{t} ACC", f"{t} AUC")] + ["AVG ACC", "AVG AUC"]
     aucs = [f"{t} AUC" for t in tests] + ["AVG AUC"]
-    for level in ("frame", "video"):
+    # Where every video is one frame (face-crop sets), the video-level tables would repeat the frame-level ones.
+    same = all(r["reports"][t]["video"] == r["reports"][t]["frame"] for r in rows for t in tests)
+    if same:
+        lines += ["Each video of these test sets is one frame: video level equals frame level (in the CSV too).", ""]
+    for level in ("frame",) if same else ("frame", "video"):
         groups = aggregate(rows, tests, level)
         lines += [f"**{level}-level**", "", "| Method | " + " | ".join(columns) + " |"]
         lines.append("|---" * (1 + len(columns)) + "|")
@@ -850,6 +928,7 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
         lines.append("")
         if len(seeds) > 1:
             lines += _difference_table(groups, aucs, level, len(seeds))
+        lines += _gap_table(groups, cfg, level)
     lines += _leak_table(rows)
     lines += _time_table(rows)
     (out / f"{stem}.md").write_text("\n".join(lines))

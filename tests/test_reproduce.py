@@ -884,3 +884,48 @@ def test_the_leak_train_py_logged_becomes_a_column_per_row(tmp_path):
     ]
     table = "\n".join(reproduce._leak_table(rows))
     assert "| m + PRLE | 2 | 0.850 |" in table and "| m |" not in table
+
+
+def test_the_gap_table_gives_each_rows_share_of_the_gap_to_a_ceiling_from_another_results_file(tmp_path):
+    def metrics_of(auc):
+        return {"acc": 0.5, "auc": auc, "ap": 0.5, "eer": 0.5, "n": 10}
+
+    def row(variant, seed, auc):
+        metrics = metrics_of(auc)
+        return {
+            "backbone": "m",
+            "variant": variant,
+            "seed": seed,
+            "reports": {"G": {"frame": metrics, "video": metrics}},
+        }
+
+    (tmp_path / "calibration.json").write_text(
+        json.dumps({"rows": [row("general-only", 0, 0.96), row("general-only", 1, 1.00), row("baseline", 0, 0.1)]})
+    )
+    cfg = reproduce.load_config_dict(
+        {
+            "name": "gap",
+            "seeds": [0, 1],
+            "results_dir": str(tmp_path),
+            "data": {"train": "a", "val": "b", "tests": {"G": "c"}},
+            "zoo": {"members": ["mobilenet_v2"]},
+            "backbones": ["m"],
+            "variants": [{"name": "baseline"}, {"name": "PRLE", "prle": {"p": 0.5}}],
+            "ceiling": {"results": "calibration.json", "variant": "general-only", "test": "G"},
+        }
+    )
+    rows = [row("baseline", 0, 0.70), row("baseline", 1, 0.74), row("PRLE", 0, 0.80), row("PRLE", 1, 0.79)]
+    table = reproduce.write_results(cfg, rows).read_text()
+    # ceiling (0.96 + 1.00) / 2 = 0.98; seed 0: 0.10 / 0.28 = 35.71%, seed 1: 0.05 / 0.24 = 20.83%;
+    # mean 28.27%, sample std |35.71 - 20.83| / sqrt(2) = 10.52%
+    assert "| m + PRLE | 98.00 | 28% ± 11% |" in table
+    # every video one frame: the video level would repeat the frame level, so only the frame level is shown
+    assert table.count("gap recovered") == 1 and "video level equals frame level" in table
+    assert "**video-level**" not in table
+    rows[0] = {**rows[0], "reports": {"G": {**rows[0]["reports"]["G"], "video": {**metrics_of(0.71)}}}}
+    table = reproduce.write_results(cfg, rows).read_text()
+    assert table.count("gap recovered") == 2 and "**video-level**" in table
+    with pytest.raises(SystemExit, match="ceiling.test 'X' is not one of data.tests"):
+        reproduce.load_config_dict({**cfg, "ceiling": {"results": "c.json", "variant": "v", "test": "X"}})
+    with pytest.raises(SystemExit, match="ceiling needs variant"):
+        reproduce.load_config_dict({**cfg, "ceiling": {"results": "c.json", "test": "G"}})
