@@ -65,6 +65,8 @@ def first_read_seconds(path: str, verify: bool) -> float:
 
 def endless(batches: DataLoader):
     """The loader's batches epoch after epoch, so that any --blocks x --steps fits a small folder."""
+    if len(batches) == 0:  # drop_last with fewer images than a batch: no batch, ever
+        raise SystemExit(f"{len(batches.dataset)} images make no full batch of --batch {batches.batch_size}")
     while True:
         yield from batches
 

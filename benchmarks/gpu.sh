@@ -87,10 +87,15 @@ fi
 
 # Issue 21's training step as users feel it: the per-sample path (DataLoader workers erase on the CPU) under a GPU
 # model, on drawn faces (the lent machine has no data). Its own limit, so part (a)-(e)'s figures are never at risk.
-echo "== bench_train_step.py $TRAIN_STEP_ARGS"
-PYTHONUNBUFFERED=1 timeout -k 10 "$TRAIN_STEP_S" "$PYTHON" benchmarks/bench_train_step.py $TRAIN_STEP_ARGS \
-    --out "${OUT:-benchmarks/out}/train_step.json" 2>&1 | tee -a "${log:-/dev/null}"
-step_rc=${PIPESTATUS[0]}
-[[ $step_rc -eq 0 ]] || echo "bench_train_step.py failed or stopped (exit $step_rc)"
+# TRAIN_STEP_S=0 skips it; arguments after --out win over it (argparse keeps the last).
+step_rc=0
+if [[ "$TRAIN_STEP_S" != 0 ]]; then
+    read -ra step_args <<<"$TRAIN_STEP_ARGS"
+    echo "== bench_train_step.py ${step_args[*]}"
+    PYTHONUNBUFFERED=1 timeout -k 10 "$TRAIN_STEP_S" "$PYTHON" benchmarks/bench_train_step.py \
+        --out "${OUT:-benchmarks/out}/train_step.json" "${step_args[@]}" 2>&1 | tee -a "${log:-/dev/null}"
+    step_rc=${PIPESTATUS[0]}
+    [[ $step_rc -eq 0 ]] || echo "bench_train_step.py failed or stopped (exit $step_rc)"
+fi
 [[ $rc -ne 0 ]] && exit "$rc"
 exit "$step_rc"

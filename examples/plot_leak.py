@@ -7,8 +7,8 @@ its leak AUC (``primary_mask.quality.leak.erase_leak``; no image in the figure).
       --rule PRLE-fake runs/shortcut/stores/neighboring-...-2296b3997c --pair-prefix train/
 
 ``--rule NAME STORE [PAIRS]``: a store's maps as the eraser draws them; with a pairs CSV, the paired rule (each real
-erased with one of its fakes' maps; ``--pair-prefix`` as ``primary-mask leak`` takes it). Keys and labels: every key
-of the store, labelled by its real/ or fake/ folder, as ``primary-mask leak`` without ``--list``.
+erased with one of its fakes' maps). Every other option is ``primary-mask leak``'s, for every row: each row is what
+that command measures (``quality.leak.store_leak``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from primary_mask.data.image_list import label_from_path
 from primary_mask.figures.leak import leak_figure
-from primary_mask.quality.leak import erase_leak
-from primary_mask.store import PrimaryMapStore
+from primary_mask.quality.leak import store_leak
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -28,7 +26,10 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--rule", nargs="+", action="append", required=True, metavar="NAME STORE [PAIRS]",
                    help="a row: its name, its store, and a pairs CSV for the paired rule")  # fmt: skip
     p.add_argument("--alpha-range", nargs=2, type=float, default=(0.0, 1.0), help="the eraser's alpha range")
+    p.add_argument("--list", default=None, help="CSV path,label[,video] of the keys and labels (default: folders)")
     p.add_argument("--pair-prefix", default="", help="stripped from the pairs' keys to find the store's")
+    p.add_argument("--unpaired", choices=("own", "none"), default="own", help="a real without a fake's map")
+    p.add_argument("--draws", type=int, default=1, help="masks drawn per key (alpha drawn each time)")
     p.add_argument("--seed", type=int, default=0, help="seed of the alphas, the pairing and the folds")
     p.add_argument("--title", default="", help="the figure's first line")
     p.add_argument("--out", required=True, type=Path, help="the PNG written")
@@ -37,12 +38,10 @@ def main(argv: list[str] | None = None) -> Path:
     for rule in args.rule:
         if len(rule) not in (2, 3):
             p.error(f"--rule {' '.join(rule)}: give NAME STORE or NAME STORE PAIRS")
-        name, store_path, pairs = rule[0], rule[1], (rule[2] if len(rule) == 3 else None)
-        store = PrimaryMapStore(store_path)
-        keys = sorted(store.keys())
-        report = erase_leak(
-            store, keys, [label_from_path(k) for k in keys], alpha_range=args.alpha_range, pairs=pairs,
-            prefix=args.pair_prefix, seed=args.seed,
+        name, store, pairs = rule[0], rule[1], (rule[2] if len(rule) == 3 else None)
+        report = store_leak(
+            store, args.list, alpha_range=args.alpha_range, pairs=pairs, prefix=args.pair_prefix,
+            unpaired=args.unpaired, draws=args.draws, seed=args.seed,
         )  # fmt: skip
         print(f"{name}: {report.summary()}")
         reports[name] = report

@@ -156,7 +156,9 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
     for key in ("train", "val", "tests"):
         if key not in cfg["data"]:
             raise SystemExit(f"{where}: data.{key} is missing")
-    for name, spec in (cfg["data"]["tests"] or {}).items():
+    if not isinstance(cfg["data"]["tests"], dict) or not cfg["data"]["tests"]:
+        raise SystemExit(f"{where}: data.tests must map at least one test name to its data, e.g. {{DFDC: path}}")
+    for name, spec in cfg["data"]["tests"].items():
         refuse_pseudo_test(f"{where}: data.tests.{name} = {spec!r}", spec)
     masks = {variant_mask(v) for v in cfg["variants"]} - {None}
     if not masks <= set(MASKS):
@@ -190,7 +192,7 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
         absent = [k for k in CONFIG_KEYS["ceiling"] if k not in ceiling]
         if absent:
             raise SystemExit(f"{where}: ceiling needs {', '.join(absent)} (results: a results JSON of this runner)")
-        if ceiling["test"] not in (cfg["data"]["tests"] or {}):
+        if ceiling["test"] not in cfg["data"]["tests"]:
             tests = ", ".join(cfg["data"]["tests"])
             raise SystemExit(f"{where}: ceiling.test {ceiling['test']!r} is not one of data.tests ({tests})")
     cfg["seeds"] = config_seeds(cfg, where)  # seeds[0]: the zoo's seed, and the first training's
@@ -602,8 +604,11 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
             evaluate.main(evaluate_argv(cfg, folder))
             # The tables after every run, so a study of hours always has its numbers so far in the results folder
             # (small files, kept with the project), even where the work folder with the checkpoints is lost.
-            md = write_results(cfg, finished_rows(cfg, work), expected=expected, quiet=True)
-            print(f"tables so far: {md}")
+            try:
+                md = write_results(cfg, finished_rows(cfg, work), expected=expected, quiet=True)
+                print(f"tables so far: {md}")
+            except (SystemExit, OSError, ValueError) as err:  # a table is not worth the hours of the runs to come
+                print(f"note: the tables so far were not written ({err}); the study goes on, --report retries")
     return write_results(cfg, finished_rows(cfg, work))
 
 
@@ -811,14 +816,24 @@ def ceiling_aucs(cfg: dict, level: str) -> dict[str, float] | None:
         return None
     path = Path(ceiling["results"])
     if not path.is_absolute():
-        path = Path(cfg.get("results_dir", Path(__file__).parent / "results")) / path
+        path = results_folder(cfg) / path
     if not path.is_file():
-        print(f"note: ceiling.results {path} does not exist yet; no gap table")
+        print(f"note: ceiling.results {path} does not exist yet (a relative path is read from the results folder); "
+              "no gap table")  # fmt: skip
         return None
     per_backbone: dict[str, list[float]] = {}
-    for row in json.loads(path.read_text())["rows"]:
-        if row["variant"] == ceiling["variant"]:
-            per_backbone.setdefault(row["backbone"], []).append(float(row["reports"][ceiling["test"]][level]["auc"]))
+    try:
+        for row in json.loads(path.read_text())["rows"]:
+            if row["variant"] == ceiling["variant"]:
+                auc = float(row["reports"][ceiling["test"]][level]["auc"])
+                per_backbone.setdefault(row["backbone"], []).append(auc)
+    except (ValueError, KeyError, TypeError) as err:
+        raise SystemExit(
+            f"ceiling.results {path}: not a results JSON of this runner with {level}-level AUCs on "
+            f"{ceiling['test']!r} ({type(err).__name__}: {err}); fix ceiling.results or ceiling.test"
+        ) from None
+    if not per_backbone:
+        print(f"note: ceiling.results {path} has no run of {ceiling['variant']!r}; no gap table")
     return {b: mean_std(v)[0] for b, v in per_backbone.items()}
 
 
@@ -845,10 +860,14 @@ def _gap_table(groups: list[dict], cfg: dict, level: str) -> list[str]:
         if g["variant"] == "baseline" or base is None or ceiling is None:
             continue
         own = by_seed[(g["backbone"], g["variant"])]
-        shares = [(own[s] - base[s]) / (ceiling - base[s]) for s in own if s in base and ceiling != base[s]]
+        # no share where the ceiling is not above the baseline: there is no gap to recover
+        shares = [(own[s] - base[s]) / (ceiling - base[s]) for s in own if s in base and ceiling > base[s]]
         mean, std, n = mean_std(shares)
-        cell = "n/a" if n == 0 else f"{100 * mean:.0f}%" + (f" ± {100 * std:.0f}%" if n > 1 else " (one seed)")
-        lines.append(f"| {_row_label(g['backbone'], g['variant'])} | {100 * ceiling:.2f} | {cell} |")
+        if n == 0:
+            cell = "n/a (no seed with a baseline below the ceiling)"
+        else:
+            cell = f"{100 * mean:.0f}%" + (f" ± {100 * std:.0f}%" if n > 1 else " (one seed)")
+        lines.append(f"| {_row_label(g['backbone'], g['variant'])} | {_pct(ceiling)} | {cell} |")
     return lines + [""] if len(lines) > 4 else []
 
 
@@ -877,6 +896,22 @@ def _time_table(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _same_metrics(a: dict, b: dict) -> bool:
+    """The same keys and values, NaN equal to NaN (an undefined AUC is undefined at both levels)."""
+
+    def same(x, y) -> bool:
+        if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
+            return True
+        return x == y
+
+    return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+
+
+def results_folder(cfg: dict) -> Path:
+    """Where the tables go: the config's ``results_dir``, default ``examples/results``."""
+    return Path(cfg.get("results_dir", Path(__file__).parent / "results"))
+
+
 def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quiet: bool = False) -> Path:
     """``{name}.md``: per backbone x variant the mean ± sample std over the seeds of each test's ACC and AUC (the
     mean alone for one seed), and with several seeds each variant's AUC difference from its backbone's baseline,
@@ -885,7 +920,7 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
     fewer rows than that make a partial table, written as ``{name}.partial.{md,csv,json}`` so that it never
     replaces a finished study's files (a row with fewer seeds than the config names shows its n). ``quiet``: write
     the files without printing the tables."""
-    out = Path(cfg.get("results_dir", Path(__file__).parent / "results"))
+    out = results_folder(cfg)
     out.mkdir(parents=True, exist_ok=True)
     tests = list(cfg["data"]["tests"])
     seeds = cfg.get("seeds", [cfg.get("seed", 0)])
@@ -914,7 +949,9 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
     columns = [c for t in tests for c in (f"{t} ACC", f"{t} AUC")] + ["AVG ACC", "AVG AUC"]
     aucs = [f"{t} AUC" for t in tests] + ["AVG AUC"]
     # Where every video is one frame (face-crop sets), the video-level tables would repeat the frame-level ones.
-    same = all(r["reports"][t]["video"] == r["reports"][t]["frame"] for r in rows for t in tests)
+    same = bool(rows) and all(
+        _same_metrics(r["reports"][t]["video"], r["reports"][t]["frame"]) for r in rows for t in tests
+    )
     if same:
         lines += ["Each video of these test sets is one frame: video level equals frame level (in the CSV too).", ""]
     for level in ("frame",) if same else ("frame", "video"):

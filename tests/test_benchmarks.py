@@ -188,6 +188,9 @@ def test_bench_train_step_runs_on_a_tiny_store_or_a_synthetic_one_and_skips_with
     assert synthetic.returncode == 0, synthetic.stderr[-2000:]
     data = json.loads((tmp_path / "t.json").read_text())
     assert data["maps"] == 12 and data["images"].startswith("synthetic")
+    too_few = subprocess.run([sys.executable, script, "--synthetic", "3", *args], capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
+    assert too_few.returncode != 0 and "3 images make no full batch of --batch 4" in too_few.stderr  # not a hang
     skipped = subprocess.run(
         [sys.executable, script, "--images", str(tmp_path / "none")], capture_output=True, text=True
     )

@@ -138,6 +138,12 @@ def test_identical_maps_under_two_keys_share_a_fold_and_carry_no_label():
     assert abs(report.auc - 0.5) < 0.05
 
 
+def erase_leak_of(store: str):
+    from primary_mask.quality.leak import store_leak
+
+    return store_leak(store)
+
+
 def test_plot_leak_draws_one_row_per_rule_with_its_name_and_leak(tmp_path, capsys, monkeypatch):
     import sys
     from pathlib import Path
@@ -175,3 +181,7 @@ def test_plot_leak_draws_one_row_per_rule_with_its_name_and_leak(tmp_path, capsy
     assert len(fig.axes) == 2 * 3 + 2  # two rows of three panels, and the two colour bars
     with pytest.raises(SystemExit):
         plot_leak.main(["--rule", "lonely", "--out", str(tmp_path / "x.png")])
+    assert "give NAME STORE or NAME STORE PAIRS" in capsys.readouterr().err
+    drawn.clear()  # one unnamed report, given as a mapping: the single-rule figure, its AUC in the heading
+    leak_module.leak_figure({"": erase_leak_of(store)}, tmp_path / "one.png")
+    assert f"AUC {own_auc:.3f} (0.5 = no leak)" in drawn[0].get_suptitle()

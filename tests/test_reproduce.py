@@ -890,18 +890,17 @@ def test_the_gap_table_gives_each_rows_share_of_the_gap_to_a_ceiling_from_anothe
     def metrics_of(auc):
         return {"acc": 0.5, "auc": auc, "ap": 0.5, "eer": 0.5, "n": 10}
 
-    def row(variant, seed, auc):
-        metrics = metrics_of(auc)
+    def row(variant, seed, auc, backbone="m"):  # frame and video: equal values in separate dicts, as from JSON
         return {
-            "backbone": "m",
+            "backbone": backbone,
             "variant": variant,
             "seed": seed,
-            "reports": {"G": {"frame": metrics, "video": metrics}},
+            "reports": {"G": {"frame": metrics_of(auc), "video": metrics_of(auc)}},
         }
 
-    (tmp_path / "calibration.json").write_text(
-        json.dumps({"rows": [row("general-only", 0, 0.96), row("general-only", 1, 1.00), row("baseline", 0, 0.1)]})
-    )
+    calibration = [row("general-only", 0, 0.96), row("general-only", 1, 1.00), row("baseline", 0, 0.1)]
+    calibration.append(row("general-only", 0, 0.90, backbone="k"))  # k's ceiling is below k's baseline
+    (tmp_path / "calibration.json").write_text(json.dumps({"rows": calibration}))
     cfg = reproduce.load_config_dict(
         {
             "name": "gap",
@@ -909,16 +908,18 @@ def test_the_gap_table_gives_each_rows_share_of_the_gap_to_a_ceiling_from_anothe
             "results_dir": str(tmp_path),
             "data": {"train": "a", "val": "b", "tests": {"G": "c"}},
             "zoo": {"members": ["mobilenet_v2"]},
-            "backbones": ["m"],
+            "backbones": ["m", "k"],
             "variants": [{"name": "baseline"}, {"name": "PRLE", "prle": {"p": 0.5}}],
             "ceiling": {"results": "calibration.json", "variant": "general-only", "test": "G"},
         }
     )
     rows = [row("baseline", 0, 0.70), row("baseline", 1, 0.74), row("PRLE", 0, 0.80), row("PRLE", 1, 0.79)]
+    rows += [row("baseline", 0, 0.95, "k"), row("PRLE", 0, float("nan"), "k")]  # an undefined AUC at both levels
     table = reproduce.write_results(cfg, rows).read_text()
     # ceiling (0.96 + 1.00) / 2 = 0.98; seed 0: 0.10 / 0.28 = 35.71%, seed 1: 0.05 / 0.24 = 20.83%;
     # mean 28.27%, sample std |35.71 - 20.83| / sqrt(2) = 10.52%
     assert "| m + PRLE | 98.00 | 28% ± 11% |" in table
+    assert "| k + PRLE | 90.00 | n/a (no seed with a baseline below the ceiling) |" in table
     # every video one frame: the video level would repeat the frame level, so only the frame level is shown
     assert table.count("gap recovered") == 1 and "video level equals frame level" in table
     assert "**video-level**" not in table
@@ -929,3 +930,9 @@ def test_the_gap_table_gives_each_rows_share_of_the_gap_to_a_ceiling_from_anothe
         reproduce.load_config_dict({**cfg, "ceiling": {"results": "c.json", "variant": "v", "test": "X"}})
     with pytest.raises(SystemExit, match="ceiling needs variant"):
         reproduce.load_config_dict({**cfg, "ceiling": {"results": "c.json", "test": "G"}})
+    (tmp_path / "other.json").write_text(json.dumps({"rows": [{**row("general-only", 0, 0.9), "reports": {"H": {}}}]}))
+    cfg["ceiling"]["results"] = "other.json"  # its runs were tested on another test
+    with pytest.raises(SystemExit, match=r"ceiling.results .*other.json: not a results JSON .* on 'G'"):
+        reproduce.write_results(cfg, rows)
+    with pytest.raises(SystemExit, match="data.tests must map at least one test"):
+        reproduce.load_config_dict({**cfg, "data": {"train": "a", "val": "b", "tests": None}})

@@ -118,21 +118,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _leak(args: argparse.Namespace) -> int:
-    from primary_mask.data.image_list import label_from_path, read_list_file
-    from primary_mask.quality.leak import erase_leak
-    from primary_mask.store import PrimaryMapStore
+    from primary_mask.quality.leak import store_leak
 
-    store = PrimaryMapStore(args.store)
-    if args.list:
-        items = read_list_file(".", args.list)
-        keys, labels = [it.key for it in items], [it.label for it in items]
-    else:
-        keys = sorted(store.keys())
-        labels = [label_from_path(k) for k in keys]
-    report = erase_leak(
-        store,
-        keys,
-        labels,
+    report = store_leak(
+        args.store,
+        args.list,
         alpha_range=args.alpha_range,
         pairs=args.pairs,
         prefix=args.pair_prefix,

@@ -40,8 +40,8 @@ def leak_figure(report: LeakReport | Mapping[str, LeakReport], out: str | Path, 
             ax.set_yticks([])
     fig.colorbar(shown, ax=axes[:, :2], fraction=0.046, label="how often a pixel is erased")
     fig.colorbar(diff, ax=axes[:, 2], fraction=0.046)
-    if len(reports) == 1 and not next(iter(reports)):
-        heading = f"erase masks alone predict the label: AUC {report.auc:.3f} (0.5 = no leak)"
+    if len(reports) == 1 and not next(iter(reports)):  # one unnamed report: its AUC in the heading
+        heading = f"erase masks alone predict the label: AUC {next(iter(reports.values())).auc:.3f} (0.5 = no leak)"
     else:
         heading = "erase masks alone predict the label: leak AUC per rule (0.5 = no leak)"
     fig.suptitle(f"{title}\n{heading}" if title else heading)

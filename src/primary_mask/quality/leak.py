@@ -11,6 +11,7 @@ from the mask alone: 0.5 means the erase carries no label, 1 that the hole alone
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ import torch.nn.functional as nnf
 from primary_mask.functional.refine import refine_mask
 from primary_mask.metrics import binary_metrics
 
-__all__ = ["LeakReport", "draw_erase_masks", "erase_leak", "mask_label_auc"]
+__all__ = ["LeakReport", "draw_erase_masks", "erase_leak", "mask_label_auc", "store_leak"]
 
 
 def draw_erase_masks(
@@ -187,3 +188,20 @@ def erase_leak(
         report.coverage[c] = (float(share.mean()), *(float(q) for q in np.percentile(share, [10, 50, 90])))
         report.mean_mask[c] = sel.float().mean(0)
     return report
+
+
+def store_leak(store: str | os.PathLike, list_file: str | os.PathLike | None = None, **options: Any) -> LeakReport:
+    """:func:`erase_leak` of the store at ``store`` (what ``primary-mask leak`` measures): the keys and labels of
+    ``list_file`` (a CSV ``path,label[,video]``), or every key of the store labelled by its real/ or fake/ folder;
+    ``options`` go to :func:`erase_leak` (alpha_range, pairs, prefix, unpaired, draws, seed)."""
+    from primary_mask.data.image_list import label_from_path, read_list_file
+    from primary_mask.store import PrimaryMapStore
+
+    maps = PrimaryMapStore(store)
+    if list_file is not None:
+        items = read_list_file(".", list_file)
+        keys, labels = [it.key for it in items], [it.label for it in items]
+    else:
+        keys = sorted(maps.keys())
+        labels = [label_from_path(k) for k in keys]
+    return erase_leak(maps, keys, labels, **options)
