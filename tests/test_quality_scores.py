@@ -170,3 +170,27 @@ def test_scores_figure_keeps_every_source_name_whole(tmp_path, monkeypatch):
     scores_module.scores_figure([MapScores(long, 1, 0.5, 1, 0.6, 0.2, 0.3, 0.1)], tmp_path / "s.png")
     assert drawn["labels"][0].replace("\n", " ") == long
     assert any("dashed line: chance level" in t for t in drawn["texts"])  # the key of the dashed lines
+
+
+def test_the_erase_columns_count_how_much_of_the_mask_prles_erase_removes_hand_computed():
+    from primary_mask.quality.scores import score_maps, scores_table
+
+    # 4x4 map, positive on the top-left 2x2: 4 3 in the top row, 2 1 below; the mask is the whole top row
+    m = torch.zeros(4, 4)
+    m[0, 0], m[0, 1], m[1, 0], m[1, 1] = 4.0, 3.0, 2.0, 1.0
+    mask = np.zeros((4, 4), bool)
+    mask[0] = True
+    masks = {"fake/a.png": mask}
+
+    def maps_of(keys, size):
+        return m.expand(len(keys), 4, 4)
+
+    # alpha 1: all 4 positive pixels erased, 2 of them in the mask: half the mask erased, half the erase in it
+    row = score_maps("m", maps_of, masks, ["fake/a.png"], alpha_range=(1.0, 1.0))
+    assert (row.erased_of_mask, row.mask_in_erased) == (0.5, 0.5)
+    # alpha 0.5: floor(0.5 * 4) = 2 pixels, the values 4 and 3, both in the top row: 2 of 4 mask pixels, all inside
+    row = score_maps("m", maps_of, masks, ["fake/a.png"], alpha_range=(0.5, 0.5))
+    assert (row.erased_of_mask, row.mask_in_erased) == (0.5, 1.0)
+    assert "mask erased" in scores_table([row]) and "100.0%" in scores_table([row])
+    plain = score_maps("m", maps_of, masks, ["fake/a.png"])
+    assert math.isnan(plain.erased_of_mask) and "mask erased" not in scores_table([plain])

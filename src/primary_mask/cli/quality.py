@@ -113,6 +113,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--sigma", type=float, default=0.25, help="the Gaussian reference's sigma, share of the side (default: 0.25)"
     )
     sc.add_argument("--batch-size", type=positive_int, default=64, help="maps scored together (default: 64)")
+    sc.add_argument(
+        "--alpha-range",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("LO", "HI"),
+        help="also how much of each mask PRLE's erase removes, alpha ~ U(LO, HI) (default: not measured)",
+    )
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
     sc.set_defaults(func=_score)
 
@@ -180,6 +188,7 @@ def _score(args: argparse.Namespace) -> int:
         sigma=args.sigma,
         batch_size=args.batch_size,
         progress=not args.quiet,
+        alpha_range=args.alpha_range,
     )
     for line in notes:
         print(f"note: {line}")

@@ -121,7 +121,10 @@ def landmark_parts_map(
 class MapScores:
     """One row of the table: ``maps`` maps scored for coverage, ``masked`` fakes scored against their mask
     (means over them; NaN when none), ``mask_share`` the masks' mean share (chance level of top-10% precision
-    and pointing), ``note`` a remark (e.g. why the row is missing)."""
+    and pointing), ``note`` a remark (e.g. why the row is missing). With an alpha range, ``erased_of_mask``: the mean
+    share of each mask that PRLE's erase of the map removes (alpha drawn per fake, Eq. 9-10 at the mask's size),
+    and ``mask_in_erased``: the mean share of the erased pixels inside the mask (fakes with an empty erase left
+    out)."""
 
     source: str
     maps: int = 0
@@ -131,6 +134,8 @@ class MapScores:
     top_precision: float = float("nan")
     pointing: float = float("nan")
     mask_share: float = float("nan")
+    erased_of_mask: float = float("nan")
+    mask_in_erased: float = float("nan")
     note: str = ""
 
 
@@ -141,12 +146,17 @@ def score_maps(
     keys: Sequence[str],
     batch_size: int = 64,
     device: str | torch.device | None = None,
+    alpha_range: Sequence[float] | None = None,
+    generator: torch.Generator | None = None,
 ) -> MapScores:
     """Score the maps ``maps_of(keys, mask_size) -> (B, h, w)`` float (or uint8) on ``keys`` whose masks
     (``masks[key]`` (H, W) bool) are all scored; the maps are resized bilinearly to the mask size. Batches of
-    equal mask size are processed together; coverage is taken on the maps as given."""
+    equal mask size are processed together; coverage is taken on the maps as given. ``alpha_range``: also how
+    much of each mask PRLE's erase removes (:class:`MapScores`), alphas drawn from ``generator``."""
+    from primary_mask.quality.leak import draw_erase_masks
+
     row = MapScores(source)
-    cov, auc, top, point, share = [], [], [], [], []
+    cov, auc, top, point, share, recall, precision = [], [], [], [], [], [], []
     keys = list(keys)
     for start in range(0, len(keys), batch_size):
         chunk = keys[start : start + batch_size]
@@ -159,11 +169,18 @@ def score_maps(
             if maps.ndim != 3:
                 raise ValueError(f"{source}: maps must be (B, h, w), got {tuple(maps.shape)}")
             cov.append(coverage(maps).cpu())
-            flat = resize_maps(maps, size).reshape(len(idx), -1)
+            resized = resize_maps(maps, size)
+            flat = resized.reshape(len(idx), -1)
             target = torch.from_numpy(np.stack([truth[i] for i in idx]).reshape(len(idx), -1)).to(flat.device)
             n_pos = target.sum(dim=1)
             keep = (n_pos > 0) & (n_pos < target.shape[1])
             flat, target = flat[keep], target[keep]
+            if alpha_range is not None and len(flat):
+                erased = draw_erase_masks(resized[keep].cpu(), alpha_range, generator).reshape(len(flat), -1)
+                hit = (erased & target.cpu()).sum(dim=1).double()
+                recall.append(hit / target.cpu().sum(dim=1).double())
+                n_erased = erased.sum(dim=1).double()
+                precision.append(hit[n_erased > 0] / n_erased[n_erased > 0])
             auc.append(pixel_auc(flat, target).cpu())
             top.append(top_precision(flat, target).cpu())
             point.append(pointing_game(flat, target).cpu())
@@ -174,6 +191,10 @@ def score_maps(
         if len(a):
             row.auc, row.top_precision = float(a.mean()), float(torch.cat(top).mean())
             row.pointing, row.mask_share = float(torch.cat(point).mean()), float(torch.cat(share).mean())
+        if recall:
+            row.erased_of_mask = float(torch.cat(recall).mean())
+            kept = torch.cat(precision)
+            row.mask_in_erased = float(kept.mean()) if len(kept) else float("nan")
     return row
 
 
@@ -186,6 +207,7 @@ def score_store(
     sigma: float = 0.25,
     batch_size: int = 64,
     progress: bool = False,
+    alpha_range: Sequence[float] | None = None,
 ) -> tuple[list[MapScores], list[str]]:
     """Score a map store (``store.get_batch(keys)``, ``store.keys()``, e.g. a :class:`PrimaryMapStore`) and the
     three reference maps against the manipulation masks of its fakes.
@@ -195,7 +217,8 @@ def score_store(
     the store. The store's coverage is taken over all its maps (Table I), its localization scores over the keys
     with a mask; the references are scored on the keys with a mask: a centred Gaussian (``sigma``, share of the
     side), a uniform random map drawn from ``seed``, and the eyes/nose/mouth hulls (only when ``landmarks`` is
-    given; keys without landmarks are left out of that row and counted in its note).
+    given; keys without landmarks are left out of that row and counted in its note). ``alpha_range``: also how much
+    of each mask PRLE's erase of each source's map removes (alphas seeded by ``seed``).
 
     Returns (rows, notes). ``ValueError`` when no store key has a mask, naming an example of each key style.
     """
@@ -215,7 +238,9 @@ def score_store(
     def stored(keys, size):
         return store.get_batch(keys)
 
-    rows = [score_maps(f"store {getattr(store, 'path', '')}".strip(), stored, truth, keyed, batch_size)]
+    erase_gen = torch.Generator().manual_seed(seed + 1)  # apart from the random reference's draws
+    erase = {"alpha_range": alpha_range, "generator": erase_gen}
+    rows = [score_maps(f"store {getattr(store, 'path', '')}".strip(), stored, truth, keyed, batch_size, **erase)]
     rest = [k for k in all_keys if mask_prefix + k not in masks]
     if rest:  # Table I's coverage is over every map of the store, real or fake, masked or not
         cov = [coverage(store.get_batch(rest[i : i + 256])) for i in range(0, len(rest), 256)]
@@ -244,7 +269,7 @@ def score_store(
     else:
         notes.append("landmark parts: skipped (no landmarks given)")
     for name, fn, keys, note in tqdm(references, desc="references", disable=not progress):
-        row = score_maps(name, fn, truth, keys, batch_size) if keys else MapScores(name)
+        row = score_maps(name, fn, truth, keys, batch_size, **erase) if keys else MapScores(name)
         row.note = note or ("" if keys else "no masked key has landmarks")
         rows.append(row)
     return rows, notes
@@ -273,16 +298,24 @@ def scores_table(rows: Sequence[MapScores]) -> str:
     def num(v: float) -> str:
         return "-" if math.isnan(v) else f"{v:.3f}"
 
+    erase = any(not math.isnan(r.erased_of_mask) for r in rows)
     head = (
         f"{'map source':44s} {'maps':>6s} {'coverage':>9s} {'fakes':>6s} {'AUC':>6s} {'top-10%':>8s} {'pointing':>8s}"
-    )
+    ) + (f" {'mask erased':>11s} {'erase in mask':>13s}" if erase else "")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r.source[:44]:44s} {r.maps:6d} {pct(r.coverage):>9s} {r.masked:6d} {num(r.auc):>6s} "
-            f"{pct(r.top_precision):>8s} {pct(r.pointing):>8s}" + (f"  ({r.note})" if r.note else "")
+            f"{pct(r.top_precision):>8s} {pct(r.pointing):>8s}"
+            + (f" {pct(r.erased_of_mask):>11s} {pct(r.mask_in_erased):>13s}" if erase else "")
+            + (f"  ({r.note})" if r.note else "")
         )
     share = next((r.mask_share for r in rows if not math.isnan(r.mask_share)), float("nan"))
     if not math.isnan(share):
         lines.append(f"chance level of top-10% precision and pointing: the masks' mean share, {pct(share)}")
+    if erase:
+        lines.append(
+            "mask erased: the share of a fake's mask that PRLE's erase of its map removes (alpha drawn per fake); "
+            "erase in mask: the share of the erased pixels inside the mask"
+        )
     return "\n".join(lines)
