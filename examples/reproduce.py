@@ -156,8 +156,10 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
     for key in ("train", "val", "tests"):
         if key not in cfg["data"]:
             raise SystemExit(f"{where}: data.{key} is missing")
-    if not isinstance(cfg["data"]["tests"], dict) or not cfg["data"]["tests"]:
-        raise SystemExit(f"{where}: data.tests must map at least one test name to its data, e.g. {{DFDC: path}}")
+    if cfg["data"]["tests"] is None:  # `tests:` left empty in the YAML
+        cfg["data"]["tests"] = {}
+    if not isinstance(cfg["data"]["tests"], dict):
+        raise SystemExit(f"{where}: data.tests must map test names to their data, e.g. {{DFDC: path}}")
     for name, spec in cfg["data"]["tests"].items():
         refuse_pseudo_test(f"{where}: data.tests.{name} = {spec!r}", spec)
     masks = {variant_mask(v) for v in cfg["variants"]} - {None}

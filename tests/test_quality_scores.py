@@ -193,4 +193,4 @@ def test_the_erase_columns_count_how_much_of_the_mask_prles_erase_removes_hand_c
     assert (row.erased_of_mask, row.mask_in_erased) == (0.5, 1.0)
     assert "mask erased" in scores_table([row]) and "100.0%" in scores_table([row])
     plain = score_maps("m", maps_of, masks, ["fake/a.png"])
-    assert math.isnan(plain.erased_of_mask) and "mask erased" not in scores_table([plain])
+    assert plain.erased_of_mask is None and "mask erased" not in scores_table([plain])

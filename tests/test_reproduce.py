@@ -934,5 +934,7 @@ def test_the_gap_table_gives_each_rows_share_of_the_gap_to_a_ceiling_from_anothe
     cfg["ceiling"]["results"] = "other.json"  # its runs were tested on another test
     with pytest.raises(SystemExit, match=r"ceiling.results .*other.json: not a results JSON .* on 'G'"):
         reproduce.write_results(cfg, rows)
-    with pytest.raises(SystemExit, match="data.tests must map at least one test"):
-        reproduce.load_config_dict({**cfg, "data": {"train": "a", "val": "b", "tests": None}})
+    with pytest.raises(SystemExit, match="data.tests must map test names to their data"):
+        reproduce.load_config_dict({**cfg, "data": {"train": "a", "val": "b", "tests": ["c"]}})
+    empty = reproduce.load_config_dict({**cfg, "ceiling": None, "data": {"train": "a", "val": "b", "tests": None}})
+    assert empty["data"]["tests"] == {}

@@ -134,8 +134,8 @@ class MapScores:
     top_precision: float = float("nan")
     pointing: float = float("nan")
     mask_share: float = float("nan")
-    erased_of_mask: float = float("nan")
-    mask_in_erased: float = float("nan")
+    erased_of_mask: float | None = None  # None: not measured (no alpha range given)
+    mask_in_erased: float | None = None
     note: str = ""
 
 
@@ -156,6 +156,8 @@ def score_maps(
     from primary_mask.quality.leak import draw_erase_masks
 
     row = MapScores(source)
+    if alpha_range is not None:  # measured: NaN until a fake with a mask is scored
+        row.erased_of_mask = row.mask_in_erased = float("nan")
     cov, auc, top, point, share, recall, precision = [], [], [], [], [], [], []
     keys = list(keys)
     for start in range(0, len(keys), batch_size):
@@ -292,13 +294,13 @@ class _PrefixedMasks(Mapping):
 def scores_table(rows: Sequence[MapScores]) -> str:
     """A fixed-width text table: one row per map source."""
 
-    def pct(v: float) -> str:
-        return "-" if math.isnan(v) else f"{100 * v:.1f}%"
+    def pct(v: float | None) -> str:
+        return "-" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
 
     def num(v: float) -> str:
         return "-" if math.isnan(v) else f"{v:.3f}"
 
-    erase = any(not math.isnan(r.erased_of_mask) for r in rows)
+    erase = any(r.erased_of_mask is not None for r in rows)
     head = (
         f"{'map source':44s} {'maps':>6s} {'coverage':>9s} {'fakes':>6s} {'AUC':>6s} {'top-10%':>8s} {'pointing':>8s}"
     ) + (f" {'mask erased':>11s} {'erase in mask':>13s}" if erase else "")
