@@ -100,9 +100,10 @@ def test_paired_maps_serve_a_real_one_of_its_fakes_and_count_the_unpaired():
         PairedMaps(maps, pairs, unpaired="skip")
 
 
-def test_leak_command_reads_labels_from_folders_measures_the_pairing_and_draws_the_figure(tmp_path, capsys):
+def leaky_store(tmp_path) -> None:
+    """tmp_path/s: 30 reals with broad maps placed high and their 30 fakes with small ones (the hole tells the label);
+    tmp_path/pairs.csv pairs each real with its fake (split train, bare names)."""
     from primary_mask import PrimaryMapWriter
-    from primary_mask.cli import main
 
     keys, maps, rows = [], [], ["split,real,fake"]
     for i in range(30):
@@ -112,6 +113,12 @@ def test_leak_command_reads_labels_from_folders_measures_the_pairing_and_draws_t
     with PrimaryMapWriter(tmp_path / "s", size=16) as writer:
         writer.add(keys, torch.stack(maps))
     (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_leak_command_reads_labels_from_folders_measures_the_pairing_and_draws_the_figure(tmp_path, capsys):
+    from primary_mask.cli import main
+
+    leaky_store(tmp_path)
     assert main(["leak", str(tmp_path / "s"), "--png", str(tmp_path / "leak.png")]) == 0
     out = capsys.readouterr().out
     assert "cross-validated AUC 1.000 (the hole alone tells the label" in out and (tmp_path / "leak.png").stat().st_size
@@ -149,19 +156,11 @@ def test_plot_leak_draws_one_row_per_rule_with_its_name_and_leak(tmp_path, capsy
     from pathlib import Path
 
     import primary_mask.figures.leak as leak_module
-    from primary_mask import PrimaryMapWriter
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
     import plot_leak
 
-    keys, maps, rows = [], [], ["split,real,fake"]
-    for i in range(30):
-        keys += [f"real/{i}.png", f"fake/{i}.png"]
-        maps += [blob(5 + i % 3, 8 + i % 5, 6), blob(11 - i % 3, 8 - i % 4, 3)]  # reals broad and up, fakes small
-        rows.append(f"train,{i}.png,{i}.png")
-    with PrimaryMapWriter(tmp_path / "s", size=16) as writer:
-        writer.add(keys, torch.stack(maps))
-    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    leaky_store(tmp_path)
     drawn = []
     save = leak_module.save_figure
     monkeypatch.setattr(
