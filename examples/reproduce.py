@@ -1,6 +1,7 @@
 """Run a whole PRLE protocol from one YAML config and write the table in the paper's layout.
 
   python examples/reproduce.py --config examples/configs/offline-dfdc.yaml [--check | --dry-run | --report]
+                                [--reuse RESULTS.json]   # runs recorded under the same settings are not trained
 
 Steps: train the localizer zoo -> bake one store per distinct bake setting -> train every backbone x variant ->
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
@@ -551,9 +552,57 @@ def check(cfg: dict) -> dict:
     return summary
 
 
-def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
+RUN_DEFINING = (
+    "data",
+    "zoo",
+    "bake",
+    "train",
+)  # with the run's variant and the first seed: what a run's numbers depend on
+
+
+def _run_setting(cfg: dict, variant: str) -> str:
+    """The settings a run of ``variant`` is trained and evaluated with, as canonical JSON."""
+    chosen = {k: cfg.get(k) for k in RUN_DEFINING}
+    chosen["variant"] = next((v for v in cfg["variants"] if v["name"] == variant), None)
+    chosen["first_seed"] = cfg["seeds"][0]
+    return json.dumps(chosen, sort_keys=True, default=str)
+
+
+def reusable_rows(cfg: dict, path: Path) -> dict[tuple[str, str, int], dict]:
+    """The rows of a results JSON of this runner (``path``) recorded under the same run settings as ``cfg`` (data,
+    zoo, bake, train, the row's variant, the first seed), keyed (backbone, variant, seed); rows of any other setting
+    are left out, counted in a printed line."""
+    try:
+        recorded = json.loads(Path(path).read_text())
+        old, rows = load_config_dict(recorded["config"], str(path)), recorded["rows"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise SystemExit(f"--reuse {path}: not a results JSON of this runner ({type(err).__name__}: {err})") from None
+    same, other = {}, 0
+    for row in rows:
+        if _run_setting(old, row["variant"]) == _run_setting(cfg, row["variant"]):
+            same[(row["backbone"], row["variant"], row["seed"])] = row
+        else:
+            other += 1
+    print(f"--reuse {path}: {len(same)} recorded run(s) with this config's settings" + (
+        f"; {other} with other settings left out" if other else ""))  # fmt: skip
+    return same
+
+
+def write_reused(folder: Path, row: dict, source: Path) -> None:
+    """Stand a recorded run's numbers in for training and evaluating it: ``eval/results.json`` with its reports
+    and ``reused`` (the source, its minutes and leak), and the DONE marker naming the source."""
+    (folder / "eval").mkdir(parents=True, exist_ok=True)
+    kept = {k: row[k] for k in ("train_minutes", "eval_minutes", "leak_auc") if k in row}
+    result = {"reports": row["reports"], "reused": {"from": str(source), **kept}}
+    (folder / "eval" / "results.json").write_text(json.dumps(result, indent=1))
+    (folder / "DONE").write_text(f"reused from {source}\n")
+
+
+def run(cfg: dict, dry_run: bool = False, report: bool = False, reuse: Path | None = None) -> Path:
     """Train, bake, train and evaluate every run the config names (skipping finished ones), then write the
-    tables. ``report``: train nothing, write the tables from the runs finished so far."""
+    tables. ``report``: train nothing, write the tables from the runs finished so far. ``reuse``: a results JSON
+    whose runs recorded under the same settings (:func:`reusable_rows`) stand in for runs not yet in the work
+    folder (e.g. a study's committed partial tables after its work folder was lost)."""
     name = cfg["name"]
     work = Path(cfg.get("workdir", f"runs/{name}"))
     if report:
@@ -597,8 +646,13 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False) -> Path:
             raise SystemExit(code)
         (out / "DONE").write_text("ok\n")
     expected = len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
+    recorded = reusable_rows(cfg, reuse) if reuse is not None else {}
     for seed, backbone, v, store, folder in study_runs(cfg, work):
         check_run_seed(folder, seed)
+        if not (folder / "DONE").exists() and (backbone, v["name"], seed) in recorded:
+            write_reused(folder, recorded[(backbone, v["name"], seed)], reuse)
+            print(f"{folder}: reused from {reuse} (not trained)")
+            continue
         if not (folder / "DONE").exists():
             train.main(train_args(cfg, backbone, folder, v, store, seed))
             (folder / "DONE").write_text("ok\n")
@@ -635,7 +689,11 @@ def finished_rows(cfg: dict, work: Path) -> list[dict]:
                     print(f"note: {result} cannot be read ({err}); left out")
                     continue
                 row = {"backbone": backbone, "variant": v["name"], "seed": seed, "reports": reports}
-                rows.append({**row, **run_minutes(folder, evaluation), **run_leak(folder)})
+                if "reused" in evaluation:  # numbers recorded elsewhere (--reuse): no log here to time or read
+                    kept = {k: x for k, x in evaluation["reused"].items() if k != "from"}
+                    rows.append({**row, **kept, "reused_from": evaluation["reused"]["from"]})
+                else:
+                    rows.append({**row, **run_minutes(folder, evaluation), **run_leak(folder)})
     return rows
 
 
@@ -948,6 +1006,14 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
             "its n" + (f"; no run yet: {', '.join(absent)}." if absent else "."),
             "",
         ]
+    sources = sorted({r["reused_from"] for r in rows if "reused_from" in r})
+    if sources:
+        n = sum("reused_from" in r for r in rows)
+        lines += [
+            f"**Reused:** {n} of these runs' numbers come from {', '.join(sources)} (`--reuse`: recorded under the "
+            "same settings; their checkpoints are not in the work folder).",
+            "",
+        ]
     columns = [c for t in tests for c in (f"{t} ACC", f"{t} AUC")] + ["AVG ACC", "AVG AUC"]
     aucs = [f"{t} AUC" for t in tests] + ["AVG AUC"]
     # Where every video is one frame (face-crop sets), the video-level tables would repeat the frame-level ones.
@@ -1007,13 +1073,22 @@ def main(argv=None) -> Path:
     mode.add_argument(
         "--check", action="store_true", help="open every dataset the config names and report counts; train nothing"
     )
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        metavar="RESULTS.json",
+        help="take the runs recorded in this results JSON under the same settings instead of training them again",
+    )
     args = p.parse_args(argv)
+    if args.reuse is not None and (args.dry_run or args.report or args.check):
+        p.error("--reuse goes with a run, not with --dry-run, --report or --check")
     cfg = load_config(args.config)
     if args.check:
         print(f"checking {args.config}:")
         check(cfg)
         return args.config
-    return run(cfg, args.dry_run, report=args.report)
+    return run(cfg, args.dry_run, report=args.report, reuse=args.reuse)
 
 
 if __name__ == "__main__":

@@ -938,3 +938,30 @@ def test_the_gap_table_gives_each_rows_share_of_the_gap_to_a_ceiling_from_anothe
         reproduce.load_config_dict({**cfg, "data": {"train": "a", "val": "b", "tests": ["c"]}})
     empty = reproduce.load_config_dict({**cfg, "ceiling": None, "data": {"train": "a", "val": "b", "tests": None}})
     assert empty["data"]["tests"] == {}
+
+
+def test_reuse_takes_recorded_runs_of_the_same_settings_and_trains_the_rest(tmp_path, monkeypatch, capsys):
+    """A study whose work folder is lost resumes from its recorded tables: runs recorded under the same settings
+    are not trained again, runs of other settings are."""
+    trained = fake_steps(monkeypatch)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "backbones": ["mobilenet_v2"], "seeds": [0]}
+    cfg.update(workdir=str(tmp_path / "lost"), variants=[{"name": "baseline"}], results_dir=str(tmp_path / "res"))
+    recorded = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(cfg)))).with_suffix(".json")
+    assert trained == [("mobilenet_v2-baseline", 0)]
+    again = {**cfg, "seeds": [0, 1], "workdir": str(tmp_path / "new")}  # the first folder is gone
+    md = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded)
+    assert trained[1:] == [("mobilenet_v2-baseline-seed1", 1)]  # seed 0 came from the record
+    table = md.read_text()
+    assert f"**Reused:** 1 of these runs' numbers come from {recorded}" in table
+    assert "| mobilenet_v2 | 50.00 ± 0.00 |" in table  # the recorded seed's 0.5 and the new one's
+    assert (tmp_path / "new" / "detectors" / "mobilenet_v2-baseline" / "DONE").read_text().startswith("reused from")
+    other = {**again, "train": {"epochs": 9}, "workdir": str(tmp_path / "other")}  # another setting: nothing reused
+    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(other))), reuse=recorded)
+    assert trained[2:] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-baseline-seed1", 1)]
+    # the record now holds both seeds (the second run rewrote it, the reused row kept as reused)
+    assert "0 recorded run(s) with this config's settings; 2 with other settings left out" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="not a results JSON"):
+        reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=tmp_path / "none.json")
+    with pytest.raises(SystemExit):
+        reproduce.main(["--config", "c.yaml", "--report", "--reuse", str(recorded)])
+    assert "--reuse goes with a run" in capsys.readouterr().err
