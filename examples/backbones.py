@@ -26,7 +26,7 @@ import torchvision
 from f3net import F3Net
 from torch import nn
 
-__all__ = ["BACKBONES", "BAKE_NAMES", "TIMM_NAMES", "create_backbone", "load_weights"]
+__all__ = ["BACKBONES", "BAKE_NAMES", "TIMM_NAMES", "create_backbone", "load_detector", "load_weights"]
 
 TIMM_NAMES = {
     "xception": "legacy_xception",
@@ -130,3 +130,16 @@ def create_backbone(name: str, size: int = 256, pretrained: bool = False, weight
     elif not pretrained:
         print(f"warning: {name} starts from random initialisation (no --pretrained, no --weights)")
     return model
+
+
+def load_detector(path: str | Path) -> tuple[nn.Module, dict]:
+    """(model in eval mode, the checkpoint dict) of a ``best.pt`` / ``last.pt`` that ``train.py`` wrote: the backbone
+    and input size it records, every weight from it. ``SystemExit`` naming the file when it is not such a checkpoint."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "backbone" not in ckpt or "size" not in ckpt:
+        raise SystemExit(f"{path} was not written by examples/train.py (no backbone/size recorded)")
+    if ckpt["backbone"] not in BACKBONES:
+        raise SystemExit(f"{path}: unknown backbone {ckpt['backbone']!r}; known: {sorted(BACKBONES)}")
+    model = BACKBONES[ckpt["backbone"]](ckpt["size"], False)
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt

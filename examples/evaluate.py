@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import torch
-from backbones import BACKBONES
+from backbones import load_detector
 from common import predict, refuse_pseudo_test, to_model_input
 from torch.utils.data import DataLoader
 
@@ -59,14 +59,8 @@ def main(argv=None) -> dict:
     for spec in args.test:  # before any work: a pseudo: test would otherwise fail after the model is loaded
         name, _, target = spec.partition("=")
         refuse_pseudo_test(f"--test {name}", target)
-    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-    if "backbone" not in ckpt or "size" not in ckpt:
-        raise SystemExit(f"{args.checkpoint} was not written by examples/train.py (no backbone/size recorded)")
+    model, ckpt = load_detector(args.checkpoint)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if ckpt["backbone"] not in BACKBONES:
-        raise SystemExit(f"{args.checkpoint}: unknown backbone {ckpt['backbone']!r}; known: {sorted(BACKBONES)}")
-    model = BACKBONES[ckpt["backbone"]](ckpt["size"], False)  # every weight comes from the checkpoint
-    model.load_state_dict(ckpt["model"])
     model.to(device)
     reports = {}
     for spec in args.test:
