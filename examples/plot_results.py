@@ -70,7 +70,9 @@ def plot_differences(data: dict, level: str, ax) -> None:
         means = [m for m, _, _ in stats]
         half = [t_half_width(sd, n) for _, sd, n in stats]
         bars = ax.bar(at, means, width, label=variant, yerr=half, capsize=2)
-        ax.bar_label(bars, fmt="%+.1f", fontsize=7, padding=2)
+        # a bar that rounds to zero gets no label: on tests where no row moves, a row of "+0.0" hides the bars
+        labels = ["" if not np.isfinite(m) or abs(m) < 0.05 else f"{m:+.1f}" for m in means]
+        ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
         for xi, g in zip(at, groups):
             ax.plot([xi] * len(g), list(g.values()), "k.", ms=3)
     ax.set_xticks(x, [f"{b}\n{t}" for b in backbones for t in tests])

@@ -747,7 +747,7 @@ def test_plot_results_differences_pair_each_seed_with_its_baseline_and_draw_the_
     import matplotlib.pyplot as plt
     import plot_results
 
-    aucs = {"baseline": (0.80, 0.90, 0.85), "PRLE": (0.78, 0.86, 0.84)}  # seeds 0, 1, 2 on test A
+    aucs = {"baseline": (0.80, 0.90, 0.85), "PRLE": (0.78, 0.86, 0.84), "Flat": (0.80, 0.90, 0.85)}  # seeds 0-2, A
     rows = [
         {"backbone": "m", "variant": v, "seed": s, "reports": {"A": report(0.5, a[s])}}
         for v, a in aucs.items()
@@ -756,15 +756,18 @@ def test_plot_results_differences_pair_each_seed_with_its_baseline_and_draw_the_
     rows.append({"backbone": "m", "variant": "Late", "seed": 1, "reports": {"A": report(0.5, 0.95)}})  # one seed only
     data = {"config": {"name": "x", "seeds": [0, 1, 2], "data": {"tests": {"A": "a"}}}, "rows": rows}
     diffs = plot_results.seed_differences(data, "frame")
-    assert diffs.keys() == {("m", "A", "PRLE"), ("m", "A", "Late")}
+    assert diffs.keys() == {("m", "A", "PRLE"), ("m", "A", "Flat"), ("m", "A", "Late")}
     assert diffs[("m", "A", "PRLE")] == pytest.approx({0: -2.0, 1: -4.0, 2: -1.0})
     assert diffs[("m", "A", "Late")] == pytest.approx({1: 5.0})  # paired with seed 1's baseline, not the mean
     fig, ax = plt.subplots()
     plot_results.plot_differences(data, "frame", ax)
     from matplotlib.container import BarContainer
 
-    prle, late = [c for c in ax.containers if isinstance(c, BarContainer)]
+    prle, flat, late = [c for c in ax.containers if isinstance(c, BarContainer)]
     assert prle[0].get_height() == pytest.approx(-7 / 3) and late[0].get_height() == pytest.approx(5.0)
+    assert flat[0].get_height() == pytest.approx(0.0)
+    # bars that round to zero carry no "+0.0" label; the others carry their signed mean
+    assert sorted(t.get_text() for t in ax.texts if t.get_text()) == ["+5.0", "-2.3"]
     # the 95% interval of the mean of (-2, -4, -1): t(0.975, 2 df) = 4.303 times sd / sqrt(3)
     sd = math.sqrt(((-2 + 7 / 3) ** 2 + (-4 + 7 / 3) ** 2 + (-1 + 7 / 3) ** 2) / 2)
     (low, high) = prle.errorbar.lines[2][0].get_segments()[0][:, 1]
