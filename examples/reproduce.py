@@ -19,7 +19,8 @@ Config keys (see examples/configs/*.yaml):
     and baked once, with the first seed), workdir (default runs/<name>), results_dir (default examples/results)
   data: {train: SPEC, val: SPEC, tests: {NAME: SPEC, ...}, landmarks: DIR,   # landmarks: for mask: landmark
          masks: DIR, mask_prefix: PREFIX}        # mask: oracle; masks from `primary-mask masks`, PREFIX e.g. train/
-  zoo: {members: [...], size, epochs, batch_size, args: [...]}         # extra args go to train.py
+  zoo: {members: [...], size, epochs, batch_size, weights: best|last, args: [...]}   # extra args go to train.py;
+    # weights: which checkpoint of each member the maps come from (train_zoo.py --weights; default best)
   bake: {size, fusion, tau1, tau2, lam, band_value, cam, input_size}    # defaults for every variant
   train: {size, epochs, batch_size, lr, args: [...]}
   backbones: [...]
@@ -65,6 +66,7 @@ from primary_mask.localize.recipe import PAPER
 # measured recipe (Grad-CAM++, 0.5, 0.3; bake's own defaults), which a config asks for with bake: {cam, tau1, tau2}.
 BAKE_DEFAULTS = {"size": PAPER.size, "fusion": PAPER.fusion, "tau1": PAPER.tau1, "tau2": PAPER.tau2, "lam": PAPER.lam}
 PAPER_CAM = PAPER.cam  # passed when a config sets no bake.cam (kept out of the settings: store folders keep names)
+ZOO_WEIGHTS = train_zoo.WEIGHTS  # which checkpoint of each zoo member the maps come from
 MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of manipulation masks
 # Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
 # Optional bake keys, in a store's settings only when a config sets them (defaults: band_value bake's own, cam the
@@ -88,7 +90,7 @@ CONFIG_KEYS = {
     ),
     "ceiling": ("results", "variant", "test"),
     "data": ("train", "val", "tests", "landmarks", "masks", "mask_prefix"),
-    "zoo": ("members", "size", "epochs", "batch_size", "args"),
+    "zoo": ("members", "size", "epochs", "batch_size", "weights", "args"),
     "bake": BAKE_KEYS,
     "train": ("size", "epochs", "batch_size", "lr", "args"),
     "variants[]": ("name", "prle", "bake", "data"),
@@ -163,6 +165,8 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
         raise SystemExit(f"{where}: data.tests must map test names to their data, e.g. {{DFDC: path}}")
     for name, spec in cfg["data"]["tests"].items():
         refuse_pseudo_test(f"{where}: data.tests.{name} = {spec!r}", spec)
+    if cfg["zoo"].get("weights", "best") not in ZOO_WEIGHTS:
+        raise SystemExit(f"{where}: zoo.weights must be one of {ZOO_WEIGHTS}, got {cfg['zoo']['weights']!r}")
     masks = {variant_mask(v) for v in cfg["variants"]} - {None}
     if not masks <= set(MASKS):
         raise SystemExit(f"{where}: unknown prle.mask {sorted(masks - set(MASKS))}; use one of {MASKS}")
@@ -330,6 +334,7 @@ def zoo_argv(cfg: dict, work: Path) -> list[str]:
         "--map-size",
         str(cfg["bake"]["size"]),
         "--no-bake",
+        *(["--weights", str(zoo["weights"])] if "weights" in zoo else []),
         "--",
         "--seed",
         str(cfg["seeds"][0]),
@@ -561,9 +566,13 @@ RUN_DEFINING = (
 
 
 def _run_setting(cfg: dict, variant: str) -> str:
-    """The settings a run of ``variant`` is trained and evaluated with, as canonical JSON."""
-    chosen = {k: cfg.get(k) for k in RUN_DEFINING}
-    chosen["variant"] = next((v for v in cfg["variants"] if v["name"] == variant), None)
+    """The settings a run of ``variant`` is trained and evaluated with, as canonical JSON. A row that erases from no
+    store (the baseline, Landmark, the online maps) does not depend on the zoo or the bake, so they are left out:
+    a study with another zoo reuses such rows of a recorded one."""
+    row = next((v for v in cfg["variants"] if v["name"] == variant), None)
+    reads_store = row is None or bake_setting(cfg, row) is not None
+    chosen = {k: cfg.get(k) for k in RUN_DEFINING if reads_store or k not in ("zoo", "bake")}
+    chosen["variant"] = row
     chosen["first_seed"] = cfg["seeds"][0]
     return json.dumps(chosen, sort_keys=True, default=str)
 

@@ -10,7 +10,8 @@ maps, for a GPU (not measured here): `--zoo xception efficientnet_b4 vgg16 --siz
 --tau1 0.3 --tau2 0.1 --band-value max`.
 
   python examples/train_zoo.py --train SPEC --val SPEC --out runs/zoo -- --pretrained
-  -> runs/zoo/<member>/best.pt for each member, and the store runs/zoo/maps
+  -> runs/zoo/<member>/best.pt for each member, and the store runs/zoo/maps (from each member's best.pt, or its
+     last.pt with --weights last)
 
 Every extra argument after `--` goes to train.py for each member (e.g. -- --pretrained --lr 1e-4).
 """
@@ -31,6 +32,8 @@ from common import bake_items
 from primary_mask.localize.bake import BakeFailed, BakeInterrupted, bake_store
 from primary_mask.localize.names import BAND_VALUES, CAM_NAMES
 from primary_mask.localize.recipe import RECIPE
+
+WEIGHTS = ("best", "last")  # which checkpoint of each member the maps come from (--weights)
 
 
 def image_root(spec: str) -> Path:
@@ -71,6 +74,14 @@ def main(argv=None) -> Path:
         choices=BAND_VALUES,
         help=f"neighboring fusion's band value (default: bake's, {RECIPE.band_value})",
     )
+    p.add_argument(
+        "--weights",
+        choices=WEIGHTS,
+        default="best",
+        help="the checkpoint of each member the maps come from: best.pt (best validation AUC, the default) or "
+        "last.pt (the last epoch: for a zoo trained past the point where validation AUC saturates, whose best.pt "
+        "would be whichever early epoch first touched the ceiling)",
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-bake", action="store_true", help="train the members and write the list only")
     args = p.parse_args(argv)
@@ -108,7 +119,8 @@ def main(argv=None) -> Path:
         if not (run / "best.pt").exists():
             raise SystemExit(f"{member}: no best.pt in {run} (validation AUC never defined?); cannot bake")
         weights = run / "weights.pth"  # the bare state dict that `bake --model NAME:CKPT` reads
-        torch.save(torch.load(run / "best.pt", map_location="cpu", weights_only=True)["model"], weights)
+        chosen = torch.load(run / f"{args.weights}.pt", map_location="cpu", weights_only=True)["model"]
+        torch.save(chosen, weights)
         models.append(f"{BAKE_NAMES[member]}:{weights}")
     items = bake_items(args.train)
     listing = out / "train-list.csv"

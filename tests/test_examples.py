@@ -375,6 +375,22 @@ def test_an_interrupted_zoo_member_resumes_instead_of_being_baked_half_trained(d
     before = (out / "mobilenet_v2" / "log.jsonl").read_text()
     train_zoo.main(zoo + ["--epochs", "2", "--map-size", "8", "--no-bake", *common, "--", "--quiet"])
     assert (out / "mobilenet_v2" / "log.jsonl").read_text() == before  # a finished member is not trained again
+    member = out / "mobilenet_v2"
+
+    def saved(name):
+        return torch.load(member / name, map_location="cpu", weights_only=True)
+
+    # a best.pt unlike last.pt (zeroed weights), so that the two choices can be told apart
+    best = saved("best.pt")
+    torch.save({**best, "model": {k: torch.zeros_like(v) for k, v in best["model"].items()}}, member / "best.pt")
+    bake_free = zoo + ["--epochs", "2", "--map-size", "8", "--no-bake", *common]
+    train_zoo.main(bake_free + ["--weights", "last"])
+    last = saved("last.pt")
+    assert last["epoch"] == 1
+    for key, value in last["model"].items():
+        assert torch.equal(saved("weights.pth")[key], value), key
+    train_zoo.main(bake_free)  # the default: best.pt
+    assert all(not v.any() for v in saved("weights.pth").values() if v.is_floating_point())
 
 
 def test_map_recipe_scores_members_and_fusions_and_fuses_cached_members(data, tmp_path):

@@ -943,6 +943,43 @@ def test_the_gap_table_gives_each_rows_share_of_the_gap_to_a_ceiling_from_anothe
     assert empty["data"]["tests"] == {}
 
 
+def test_rows_that_read_no_store_keep_their_reuse_across_another_zoo_and_bake():
+    """What a run depends on: the baseline, Landmark and the online maps read no store, so another zoo or bake
+    leaves their settings as they were; every row that erases a store's maps (PRLE, Random, Oracle) sees it."""
+    variants = [
+        {"name": "baseline"},
+        {"name": "Landmark", "prle": {"mask": "landmark"}},
+        {"name": "self", "prle": {"online_maps": "gradcam++"}},
+        {"name": "PRLE", "prle": {"p": 0.5}},
+        {"name": "Random", "prle": {"mask": "random"}},
+    ]
+    data = {**BASE["data"], "landmarks": "L"}
+    one = reproduce.load_config_dict({**BASE, "data": data, "variants": variants, "bake": {"tau1": 0.5}})
+    other = reproduce.load_config_dict(
+        {**BASE, "data": data, "variants": variants, "zoo": {"members": [], "epochs": 9}, "bake": {"tau1": 0.2}}
+    )
+    same = [
+        v["name"]
+        for v in variants
+        if reproduce._run_setting(one, v["name"]) == reproduce._run_setting(other, v["name"])
+    ]
+    assert same == ["baseline", "Landmark", "self"]
+    longer = reproduce.load_config_dict({**BASE, "data": data, "variants": variants, "train": {"epochs": 9}})
+    assert reproduce._run_setting(one, "baseline") != reproduce._run_setting(longer, "baseline")  # training counts
+
+
+def test_the_zoos_weights_key_reaches_train_zoo_and_is_refused_misspelt(tmp_path):
+    cfg = reproduce.load_config_dict({**BASE, "zoo": {"members": ["mobilenet_v2"], "weights": "last"}, "variants": []})
+    argv = reproduce.zoo_argv(cfg, tmp_path)
+    assert argv[argv.index("--weights") + 1] == "last" and argv.index("--weights") < argv.index("--")
+    default = reproduce.zoo_argv(reproduce.load_config_dict({**BASE, "variants": []}), tmp_path)
+    assert "--weights" not in default  # train_zoo.py's own default, best.pt
+    with pytest.raises(SystemExit, match="weight"):
+        reproduce.load_config_dict({**BASE, "zoo": {"members": [], "weight": "last"}, "variants": []})
+    with pytest.raises(SystemExit, match=r"zoo.weights must be one of \('best', 'last'\), got 'final'"):
+        reproduce.load_config_dict({**BASE, "zoo": {"members": [], "weights": "final"}, "variants": []})
+
+
 def test_reuse_takes_recorded_runs_of_the_same_settings_and_trains_the_rest(tmp_path, monkeypatch, capsys):
     """A study whose work folder is lost resumes from its recorded tables: runs recorded under the same settings
     are not trained again, runs of other settings are."""
