@@ -1,15 +1,18 @@
-"""Does a trained detector read the hole? Each real is erased with its own map's hole and with its fake's (the same
-alpha, the pair shares one face); a rise in the fake score says the detector learnt the hole as a cue
-(``primary_mask.quality.hole``). One row per ``--detector``, a markdown table, a JSON and a PNG.
+"""Does a trained detector read the hole? Each real is erased with its own map's hole, with its fake's (one alpha,
+the pair shares one face) and with its fake's cut to the own hole's size; a rise in the fake score says the
+detector learnt the hole as a cue (``primary_mask.quality.hole``). One row per ``--detector``, a markdown table, a
+JSON and a PNG. One probe for every detector: the store's maps and ``--alpha-range``, e.g. the erase the PRLE
+rows drew.
 
-  python examples/hole_response.py --images runs/shortcut/set/train --pairs runs/shortcut/set/pairs.csv \\
-      --pair-prefix train/ --store runs/shortcut/stores/neighboring-...-a879933194 --alpha-range 0.5 1 \\
+  python examples/hole_response.py --images runs/shortcut/set/test-both --pairs runs/shortcut/set/pairs.csv \\
+      --pair-prefix test-both/ --store runs/shortcut/hole/store-test-both --alpha-range 0.5 1 \\
       --detector baseline=runs/shortcut/detectors/mobilenet_v2-baseline/best.pt \\
-      --detector PRLE=runs/shortcut/detectors/mobilenet_v2-PRLE/best.pt --out runs/shortcut/hole
+      --detector PRLE=runs/shortcut/detectors/mobilenet_v2-PRLE/best.pt --out runs/shortcut/hole/mobilenet_v2
 
 The reals are those of ``--images`` with a fake in ``--pairs`` whose map is in ``--store`` (``--reals N``: a seeded
-sample of them). They are images the store covers, the training split, so a detector has seen them: a
-memorised real resists the change, which makes a rise harder to show, not easier.
+sample of them). Measure held-out reals (bake the zoo's maps of a test split with the training store's settings):
+on training reals a PRLE detector has learnt each real with its own hole as real, so its own-hole score is
+memorised and any unfamiliar hole would look like a rise.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pair-prefix", default="", help="stripped from the pairs' keys to find the store's")
     p.add_argument("--detector", action="append", required=True, metavar="NAME=CHECKPOINT",
                    help="a train.py checkpoint; repeat for each row")  # fmt: skip
-    p.add_argument("--alpha-range", nargs=2, type=float, default=(0.5, 1.0), help="the eraser's alpha range")
+    p.add_argument("--alpha-range", nargs=2, type=float, required=True, metavar=("LO", "HI"),
+                   help="the probe's alpha range (e.g. what the PRLE rows trained with: 0.5 1)")  # fmt: skip
     p.add_argument("--fill", type=float, default=0.0, help="the erase's fill, on the 0-255 image")
     p.add_argument("--reals", type=int, default=1000, help="reals measured (a seeded sample; 0: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and of the alphas")
@@ -54,13 +58,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def table(rows: dict[str, dict]) -> str:
     lines = [
-        "| Detector | reals | not erased | own hole | fake's hole | fake's - own (95% CI) | higher for | AUC |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Detector | reals | not erased | own hole | fake's hole | fake's - own (95% CI) | higher for | AUC "
+        "| fake's at own size - own |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, d in rows.items():
         lines.append(
             f"| {name} | {d['reals']} | {d['plain']:.3f} | {d['own']:.3f} | {d['swapped']:.3f} | "
-            f"{d['effect']:+.3f} ± {d['effect_ci95']:.3f} | {100 * d['share_up']:.0f}% | {d['auc']:.3f} |"
+            f"{d['effect']:+.3f} ± {d['effect_ci95']:.3f} | {100 * d['share_up']:.0f}% | {d['auc']:.3f} | "
+            f"{d['place_effect']:+.3f} ± {d['place_effect_ci95']:.3f} |"
+        )
+    if rows:
+        d = next(iter(rows.values()))
+        lines.append(
+            f"\nHoles: the own map's {100 * d['own_share']:.0f}% of the image on average, the fake's "
+            f"{100 * d['swapped_share']:.0f}%; columns 3-5: mean fake probability of the reals."
         )
     return "\n".join(lines)
 
@@ -76,8 +88,7 @@ def main(argv=None) -> dict:
             raise SystemExit(f"--detector {name}: {path} does not exist")
         detectors.append((name, path))
     store = PrimaryMapStore(args.store)
-    generator = torch.Generator().manual_seed(args.seed)  # which fake serves a real with several
-    paired = PairedMaps(store, args.pairs, prefix=args.pair_prefix, unpaired="none", generator=generator)
+    paired = PairedMaps(store, args.pairs, prefix=args.pair_prefix, unpaired="none")
     reals = [it for it in items_from_spec(args.images) if it.label == 0 and paired.fakes_of.get(it.key)]
     if not reals:
         raise SystemExit(
@@ -92,8 +103,11 @@ def main(argv=None) -> dict:
     responses, rows = {}, {}
     for name, path in detectors:
         model, ckpt = load_detector(path)
+        # the same fake for each real under every detector: one seeded draw per detector
+        generator = torch.Generator().manual_seed(args.seed)
+        swapped = PairedMaps(store, paired.fakes_of, unpaired="none", generator=generator)
         response = hole_response(
-            model, dataset, store, paired, args.alpha_range, args.fill, size=ckpt["size"], seed=args.seed,
+            model, dataset, store, swapped, args.alpha_range, args.fill, size=ckpt["size"], seed=args.seed,
             batch_size=args.batch_size, device=device, progress=not args.quiet,
         )  # fmt: skip
         print(f"{name}: {response.summary()}")

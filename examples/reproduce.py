@@ -578,9 +578,9 @@ def _run_setting(cfg: dict, variant: str) -> str:
 
 
 def reusable_rows(cfg: dict, path: Path) -> dict[tuple[str, str, int], dict]:
-    """The rows of a results JSON of this runner (``path``) recorded under the same run settings as ``cfg`` (data,
-    zoo, bake, train, the row's variant, the first seed), keyed (backbone, variant, seed); rows of any other setting
-    are left out, counted in a printed line."""
+    """The rows of a results JSON of this runner (``path``) recorded under the same run settings as ``cfg``
+    (:func:`_run_setting`: data, train, the row's variant, the first seed, and the zoo and bake for a row that reads
+    a store), keyed (backbone, variant, seed); rows of any other setting are left out, counted in a printed line."""
     try:
         recorded = json.loads(Path(path).read_text())
         old, rows = load_config_dict(recorded["config"], str(path)), recorded["rows"]

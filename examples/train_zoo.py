@@ -116,8 +116,11 @@ def main(argv=None) -> Path:
             )
             if (run / "best.pt").exists():
                 (run / "DONE").write_text("ok\n")
-        if not (run / "best.pt").exists():
-            raise SystemExit(f"{member}: no best.pt in {run} (validation AUC never defined?); cannot bake")
+        if not (run / f"{args.weights}.pt").exists():
+            raise SystemExit(
+                f"{member}: no {args.weights}.pt in {run} (no epoch finished, or validation AUC never defined); "
+                "cannot bake"
+            )
         weights = run / "weights.pth"  # the bare state dict that `bake --model NAME:CKPT` reads
         chosen = torch.load(run / f"{args.weights}.pt", map_location="cpu", weights_only=True)["model"]
         torch.save(chosen, weights)

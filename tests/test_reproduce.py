@@ -952,8 +952,9 @@ def test_rows_that_read_no_store_keep_their_reuse_across_another_zoo_and_bake():
         {"name": "self", "prle": {"online_maps": "gradcam++"}},
         {"name": "PRLE", "prle": {"p": 0.5}},
         {"name": "Random", "prle": {"mask": "random"}},
+        {"name": "Oracle", "prle": {"mask": "oracle", "missing": "skip"}},
     ]
-    data = {**BASE["data"], "landmarks": "L"}
+    data = {**BASE["data"], "landmarks": "L", "masks": "M"}
     one = reproduce.load_config_dict({**BASE, "data": data, "variants": variants, "bake": {"tau1": 0.5}})
     other = reproduce.load_config_dict(
         {**BASE, "data": data, "variants": variants, "zoo": {"members": [], "epochs": 9}, "bake": {"tau1": 0.2}}
