@@ -165,7 +165,7 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
         raise SystemExit(f"{where}: data.tests must map test names to their data, e.g. {{DFDC: path}}")
     for name, spec in cfg["data"]["tests"].items():
         refuse_pseudo_test(f"{where}: data.tests.{name} = {spec!r}", spec)
-    if cfg["zoo"].get("weights", "best") not in ZOO_WEIGHTS:
+    if cfg["zoo"].get("weights", train_zoo.DEFAULT_WEIGHTS) not in ZOO_WEIGHTS:
         raise SystemExit(f"{where}: zoo.weights must be one of {ZOO_WEIGHTS}, got {cfg['zoo']['weights']!r}")
     masks = {variant_mask(v) for v in cfg["variants"]} - {None}
     if not masks <= set(MASKS):

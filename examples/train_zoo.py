@@ -34,6 +34,7 @@ from primary_mask.localize.names import BAND_VALUES, CAM_NAMES
 from primary_mask.localize.recipe import RECIPE
 
 WEIGHTS = ("best", "last")  # which checkpoint of each member the maps come from (--weights)
+DEFAULT_WEIGHTS = "best"
 
 
 def image_root(spec: str) -> Path:
@@ -77,7 +78,7 @@ def main(argv=None) -> Path:
     p.add_argument(
         "--weights",
         choices=WEIGHTS,
-        default="best",
+        default=DEFAULT_WEIGHTS,
         help="the checkpoint of each member the maps come from: best.pt (best validation AUC, the default) or "
         "last.pt (the last epoch: for a zoo trained past the point where validation AUC saturates, whose best.pt "
         "would be whichever early epoch first touched the ceiling)",
