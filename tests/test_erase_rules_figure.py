@@ -1,0 +1,131 @@
+"""The erase-rules figure (figures.erase_rules): each rule's erased real and fake against a per-pixel loop, and the
+example that draws it from stores and a pairs file."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from primary_mask.figures.erase_rules import RuleMaps, erase_rules_figure, erase_rules_tiles
+
+
+def loop_erase(image: np.ndarray, pmap: np.ndarray, alpha: float) -> np.ndarray:
+    """Eq. 9-11 by hand on an image the map's size: the floor(alpha |V|) largest positive pixels set to 0."""
+    h, w = pmap.shape
+    values = pmap.flatten().tolist()
+    positive = [j for j, v in enumerate(values) if v > 0]
+    chosen = sorted(positive, key=lambda j: (-values[j], j))[: math.floor(alpha * len(positive))]
+    out = image.copy()
+    for j in chosen:
+        out[j // w, j % w] = 0
+    return out
+
+
+def test_tiles_erase_each_class_with_its_rule_map_at_the_rule_alpha():
+    g = torch.Generator().manual_seed(0)
+    n, size = 3, 8
+    reals = torch.randint(1, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    fakes = torch.randint(1, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    own_real = torch.rand(n, size, size, generator=g) * (torch.rand(n, size, size, generator=g) > 0.3)
+    own_fake = torch.rand(n, size, size, generator=g) * (torch.rand(n, size, size, generator=g) > 0.6)
+    box = torch.zeros(n, size, size)
+    box[:, 2:5, 3:6] = 1.0
+    rules = {
+        "own": RuleMaps(own_real, own_fake),
+        "paired": RuleMaps(own_fake, own_fake),
+        "box": RuleMaps(box, box, 1.0),
+    }
+    rows, titles = erase_rules_tiles(reals, fakes, rules, alpha=0.5)
+    assert titles == ["real", "fake", "own real", "own fake", "paired real", "paired fake", "box real", "box fake"]
+    assert len(rows) == n and all(len(r) == 8 for r in rows)
+    for i in range(n):
+        real, fake = reals[i].permute(1, 2, 0).numpy(), fakes[i].permute(1, 2, 0).numpy()
+        expected = [
+            real, fake,
+            loop_erase(real, own_real[i].numpy(), 0.5), loop_erase(fake, own_fake[i].numpy(), 0.5),
+            loop_erase(real, own_fake[i].numpy(), 0.5), loop_erase(fake, own_fake[i].numpy(), 0.5),
+            loop_erase(real, box[i].numpy(), 1.0), loop_erase(fake, box[i].numpy(), 1.0),
+        ]  # fmt: skip
+        for got, want in zip(rows[i], expected):
+            assert got.dtype == np.uint8 and np.array_equal(got, want)
+    # the paired rule erases a real exactly where its fake is erased; the box rule the 9 box pixels
+    assert np.array_equal(rows[0][4] == 0, loop_erase(np.ones_like(rows[0][5]), own_fake[0].numpy(), 0.5) == 0)
+    assert int((rows[1][6] == 0).all(axis=2).sum()) == 9
+
+
+def test_tiles_refuse_maps_that_are_not_one_per_pair_and_non_uint8_images():
+    images = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="rule 'short'.*one per pair"):
+        erase_rules_tiles(images, images, {"short": RuleMaps(torch.ones(1, 4, 4), torch.ones(1, 4, 4))})
+    with pytest.raises(ValueError, match="uint8"):
+        erase_rules_tiles(images.float(), images.float(), {"a": RuleMaps(torch.ones(2, 4, 4), torch.ones(2, 4, 4))})
+    with pytest.raises(ValueError, match="no rule"):
+        erase_rules_tiles(images, images, {})
+
+
+def test_figure_writes_a_png_with_one_row_per_pair(tmp_path):
+    import cv2
+
+    images = torch.full((2, 3, 16, 16), 200, dtype=torch.uint8)
+    maps = torch.ones(2, 16, 16)
+    out = erase_rules_figure(images, images, {"a": RuleMaps(maps, maps)}, tmp_path / "f" / "rules.png",
+                             row_labels=[["r0"], ["r1"]])  # fmt: skip
+    grid = cv2.imread(str(out))
+    assert grid is not None and grid.shape[0] > 2 * 16 and grid.shape[1] > 4 * 16
+
+
+def test_example_draws_own_paired_and_whole_rules_from_stores(tmp_path, monkeypatch):
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import plot_erase_rules as example
+
+    from primary_mask import PrimaryMapWriter
+    from primary_mask.figures import erase_rules as module
+
+    keys, maps, boxes, rows = [], [], [], []
+    for i in range(5):
+        for label in ("real", "fake"):
+            folder = tmp_path / "set" / label
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((16, 16, 3), 100 + 20 * i, np.uint8)).save(folder / f"{i}.png")
+            keys.append(f"{label}/{i}.png")
+        real_map, fake_map = torch.zeros(16, 16), torch.zeros(16, 16)
+        real_map[:8, :8], fake_map[8:, 8:] = 1.0, 1.0  # a real's map top-left, its fake's bottom-right
+        maps += [real_map, fake_map]
+        box = torch.zeros(16, 16)
+        box[4:8, 4:8] = 1.0
+        boxes += [box, box]
+        rows.append(f"train/real/{i}.png,train/fake/{i}.png")
+    for name, values in (("store", maps), ("oracle", boxes)):
+        with PrimaryMapWriter(tmp_path / name, size=16) as writer:
+            writer.add(keys, torch.stack(values))
+    (tmp_path / "pairs.csv").write_text("real,fake\n" + "\n".join(rows) + "\n")
+    drawn = {}
+    real_figure = module.erase_rules_figure
+    monkeypatch.setattr(example, "erase_rules_figure", lambda *a, **k: drawn.update(args=a) or real_figure(*a, **k))
+    argv = [
+        "--images", str(tmp_path / "set"), "--pairs", str(tmp_path / "pairs.csv"), "--pair-prefix", "train/",
+        "--n", "3", "--size", "0", "--alpha", "1", "--rule", "PRLE", str(tmp_path / "store"),
+        "--rule", "paired", str(tmp_path / "store"), "paired", "--whole", "Oracle", str(tmp_path / "oracle"),
+        "--out", str(tmp_path / "rules.png"),
+    ]  # fmt: skip
+    out = example.main(argv)
+    assert out.is_file()
+    reals, fakes, rules = drawn["args"][:3]
+    assert list(rules) == ["PRLE", "paired", "Oracle"] and reals.shape == (3, 3, 16, 16)
+    assert torch.equal(reals[:, 0], fakes[:, 0])  # each row a real and its own fake (same grey here)
+    top_left, bottom_right = torch.zeros(16, 16), torch.zeros(16, 16)
+    top_left[:8, :8], bottom_right[8:, 8:] = 1.0, 1.0
+    for i in range(3):
+        assert torch.equal(rules["PRLE"].real[i], top_left) and torch.equal(rules["PRLE"].fake[i], bottom_right)
+        assert torch.equal(rules["paired"].real[i], bottom_right)  # the real gets its fake's map
+        assert rules["Oracle"].alpha == 1.0 and rules["Oracle"].real[i].sum() == 16
+    assert rules["PRLE"].alpha is None
+    with pytest.raises(SystemExit, match="pair-prefix"):
+        example.main([*argv[:4], "--pair-prefix", "other/", *argv[6:]])
