@@ -565,13 +565,21 @@ RUN_DEFINING = (
 )  # with the run's variant and the first seed: what a run's numbers depend on
 
 
+ROW_DATA = {"landmark": ("landmarks",), "oracle": ("masks", "mask_prefix")}  # data keys only these masks read
+
+
 def _run_setting(cfg: dict, variant: str) -> str:
     """The settings a run of ``variant`` is trained and evaluated with, as canonical JSON. A row that erases from no
     store (the baseline, Landmark, the online maps) does not depend on the zoo or the bake, so they are left out:
-    a study with another zoo reuses such rows of a recorded one."""
+    a study with another zoo reuses such rows of a recorded one. Of ``data``, a row depends on the landmarks only
+    when it erases landmark parts, and on the masks only when it erases the Oracle's: a study without those rows
+    reuses the others of one that had them."""
     row = next((v for v in cfg["variants"] if v["name"] == variant), None)
     reads_store = row is None or bake_setting(cfg, row) is not None
     chosen = {k: cfg.get(k) for k in RUN_DEFINING if reads_store or k not in ("zoo", "bake")}
+    read = {key for mask, keys in ROW_DATA.items() if row is None or variant_mask(row) == mask for key in keys}
+    unread = {key for keys in ROW_DATA.values() for key in keys} - read
+    chosen["data"] = {k: v for k, v in (chosen["data"] or {}).items() if k not in unread}
     chosen["variant"] = row
     chosen["first_seed"] = cfg["seeds"][0]
     return json.dumps(chosen, sort_keys=True, default=str)

@@ -969,6 +969,35 @@ def test_rows_that_read_no_store_keep_their_reuse_across_another_zoo_and_bake():
     assert reproduce._run_setting(one, "baseline") != reproduce._run_setting(longer, "baseline")  # training counts
 
 
+def test_a_row_depends_on_the_landmarks_and_masks_only_when_it_erases_them():
+    """A study without Landmark and Oracle rows (no data.landmarks, no data.masks) reuses the other rows of one that
+    had them; the Landmark row sees another landmarks folder, the Oracle row other masks, and every row other
+    training images."""
+    variants = [
+        {"name": "baseline"},
+        {"name": "PRLE", "prle": {"p": 0.5}},
+        {"name": "Landmark", "prle": {"mask": "landmark"}},
+        {"name": "Oracle", "prle": {"mask": "oracle", "missing": "skip"}},
+    ]
+    full = {**BASE["data"], "landmarks": "L", "masks": "M", "mask_prefix": "train/"}
+    with_them = reproduce.load_config_dict({**BASE, "data": full, "variants": variants})
+    without = reproduce.load_config_dict({**BASE, "data": BASE["data"], "variants": variants[:2]})
+    for name in ("baseline", "PRLE"):
+        assert reproduce._run_setting(with_them, name) == reproduce._run_setting(without, name)
+    for name, changed in (
+        ("Landmark", {"landmarks": "L2"}),
+        ("Oracle", {"masks": "M2"}),
+        ("Oracle", {"mask_prefix": ""}),
+    ):
+        other = reproduce.load_config_dict({**BASE, "data": {**full, **changed}, "variants": variants})
+        assert reproduce._run_setting(with_them, name) != reproduce._run_setting(other, name), changed
+        assert reproduce._run_setting(with_them, "PRLE") == reproduce._run_setting(other, "PRLE")
+    moved = reproduce.load_config_dict({**BASE, "data": {**full, "train": "elsewhere"}, "variants": variants})
+    assert all(
+        reproduce._run_setting(with_them, v["name"]) != reproduce._run_setting(moved, v["name"]) for v in variants
+    )
+
+
 def test_the_zoos_weights_key_reaches_train_zoo_and_is_refused_misspelt(tmp_path):
     cfg = reproduce.load_config_dict({**BASE, "zoo": {"members": ["mobilenet_v2"], "weights": "last"}, "variants": []})
     argv = reproduce.zoo_argv(cfg, tmp_path)
