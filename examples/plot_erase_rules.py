@@ -7,11 +7,12 @@ label-targeted rule gives a real and its fake different holes, the paired rule g
       --rule PRLE runs/shortcut/stores/neighboring-...-a879933194 \\
       --rule PRLE-paired runs/shortcut/stores/neighboring-...-a879933194 paired \\
       --rule PRLE-fake runs/shortcut/stores/neighboring-...-2296b3997c \\
-      --whole Oracle runs/shortcut/stores/oracle-49a7b7884d
+      --whole Oracle runs/shortcut/stores/oracle-49a7b7884d --no-faces
 
 ``--rule NAME STORE [paired]``: erase each image with its own map from STORE at ``--alpha``; with ``paired``, each
 real with its fake's map (the fake shown beside it). ``--whole NAME STORE [paired]``: erase every positive pixel
 (alpha 1: the static rule, the Oracle's mask). Maps are checked against their images as training checks them.
+``--no-faces``: the holes on a grey canvas, without the images (the figures of research-licensed faces in docs/).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fill", type=float, default=0.0, help="the erase's fill, on the 0-255 image")
     p.add_argument("--size", type=int, default=160, help="images resized to size x size (0: as stored)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    p.add_argument("--no-faces", action="store_true",
+                   help="the holes on grey, without the images (for figures of research-licensed faces)")  # fmt: skip
     p.add_argument("--out", required=True, type=Path, help="the PNG written")
     args = p.parse_args(argv)
     if not args.rule and not args.whole:
@@ -99,7 +102,9 @@ def main(argv=None) -> Path:
         rules[name] = RuleMaps(maps[:n], maps[n:], alpha)
     n = len(pairs)
     labels = [[real.rsplit("/", 1)[-1], "& " + fake.rsplit("/", 1)[-1]] for real, fake in pairs]
-    out = erase_rules_figure(images[:n], images[n:], rules, args.out, args.alpha, args.fill, row_labels=labels)
+    out = erase_rules_figure(
+        images[:n], images[n:], rules, args.out, args.alpha, args.fill, row_labels=labels, show_faces=not args.no_faces
+    )
     print(f"wrote {out} ({n} pairs, rules: {', '.join(rules)}; alpha {args.alpha} for --rule, 1 for --whole)")
     return out
 

@@ -58,6 +58,19 @@ def test_tiles_erase_each_class_with_its_rule_map_at_the_rule_alpha():
     assert int((rows[1][6] == 0).all(axis=2).sum()) == 9
 
 
+def test_without_faces_the_tiles_are_the_holes_on_grey_and_no_image_column():
+    from primary_mask.figures.tiles import NO_FACE_GREY
+
+    reals = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    maps = torch.zeros(2, 8, 8)
+    maps[:, :2, :] = 1.0  # the top two rows of every image
+    rows, titles = erase_rules_tiles(reals, reals, {"top": RuleMaps(maps, maps)}, alpha=1.0, show_faces=False)
+    assert titles == ["top real", "top fake"] and all(len(r) == 2 for r in rows)
+    expected = np.full((8, 8, 3), NO_FACE_GREY, np.uint8)
+    expected[:2] = 0
+    assert all(np.array_equal(tile, expected) for row in rows for tile in row)  # no pixel of the images is left
+
+
 def test_tiles_refuse_maps_that_are_not_one_per_pair_and_non_uint8_images():
     images = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
     with pytest.raises(ValueError, match="rule 'short'.*one per pair"):
@@ -80,6 +93,7 @@ def test_figure_writes_a_png_with_one_row_per_pair(tmp_path):
 
 
 def test_example_draws_own_paired_and_whole_rules_from_stores(tmp_path, monkeypatch):
+    import cv2
     from PIL import Image
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -127,5 +141,7 @@ def test_example_draws_own_paired_and_whole_rules_from_stores(tmp_path, monkeypa
         assert torch.equal(rules["paired"].real[i], bottom_right)  # the real gets its fake's map
         assert rules["Oracle"].alpha == 1.0 and rules["Oracle"].real[i].sum() == 16
     assert rules["PRLE"].alpha is None
+    grid_with = cv2.imread(str(out))
+    assert example.main([*argv, "--no-faces"]) == out and cv2.imread(str(out)).shape[1] < grid_with.shape[1]
     with pytest.raises(SystemExit, match="pair-prefix"):
         example.main([*argv[:4], "--pair-prefix", "other/", *argv[6:]])

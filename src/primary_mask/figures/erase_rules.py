@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from primary_mask.figures.tiles import labelled_grid, write_png
+from primary_mask.figures.tiles import NO_FACE_GREY, labelled_grid, write_png
 from primary_mask.functional.erase import Fill, primary_region_erase
 
 __all__ = ["RuleMaps", "erase_rules_figure", "erase_rules_tiles"]
@@ -33,13 +33,16 @@ def erase_rules_tiles(
     rules: Mapping[str, RuleMaps],
     alpha: float = 0.75,
     fill: Fill = 0,
+    show_faces: bool = True,
 ) -> tuple[list[list[np.ndarray]], list[str]]:
     """The tiles and column titles of :func:`erase_rules_figure`: per pair (row) the real, the fake, then for each
     rule the real and the fake erased (Eq. 9-11: each map resized bilinearly to the image, its
     ``floor(alpha * |V|)`` most attended positive pixels set to ``fill``), as (H, W, 3) uint8 RGB arrays.
 
     ``reals`` and ``fakes``: ``(N, 3, H, W)`` uint8, row i a real and a fake made from it. One alpha per rule for
-    every row, so rules differ only in their maps. ``ValueError`` naming the rule when its maps are not one per
+    every row, so rules differ only in their maps. ``show_faces=False`` erases a grey canvas of the images' size
+    instead and leaves the two image columns out: the holes alone, for figures that must not reproduce the images
+    (research-licensed faces in a public report). ``ValueError`` naming the rule when its maps are not one per
     row, or the images are not two uint8 batches of one shape."""
     if not (isinstance(reals, torch.Tensor) and isinstance(fakes, torch.Tensor)) or reals.shape != fakes.shape:
         raise ValueError("reals and fakes must be two tensors of one shape (N, 3, H, W), row i a pair")
@@ -48,7 +51,7 @@ def erase_rules_tiles(
     if not rules:
         raise ValueError("no rule to draw")
     n = reals.shape[0]
-    images = torch.cat([reals, fakes])
+    images = torch.cat([reals, fakes]) if show_faces else torch.full_like(torch.cat([reals, fakes]), NO_FACE_GREY)
     erased = {}
     for name, rule in rules.items():
         if rule.real.shape != rule.fake.shape or rule.real.ndim != 3 or rule.real.shape[0] != n:
@@ -60,10 +63,9 @@ def erase_rules_tiles(
         a = alpha if rule.alpha is None else rule.alpha
         erased[name] = primary_region_erase(images, maps, a, fill=fill).permute(0, 2, 3, 1).numpy()
     plain = images.permute(0, 2, 3, 1).numpy()
-    rows = [
-        [plain[i], plain[n + i]] + [tile for out in erased.values() for tile in (out[i], out[n + i])] for i in range(n)
-    ]
-    titles = ["real", "fake"] + [f"{name} {c}" for name in rules for c in ("real", "fake")]
+    first = (lambda i: [plain[i], plain[n + i]]) if show_faces else (lambda i: [])
+    rows = [first(i) + [tile for out in erased.values() for tile in (out[i], out[n + i])] for i in range(n)]
+    titles = ["real", "fake"] * show_faces + [f"{name} {c}" for name in rules for c in ("real", "fake")]
     return rows, titles
 
 
@@ -75,9 +77,10 @@ def erase_rules_figure(
     alpha: float = 0.75,
     fill: Fill = 0,
     row_labels: Sequence[Sequence[str]] | None = None,
+    show_faces: bool = True,
 ) -> Path:
     """A PNG grid at ``out``: one row per pair, the real and its fake, then each rule's erased real and erased
-    fake (:func:`erase_rules_tiles`); ``row_labels``: lines of text per row (e.g. the real's key). Returns the
-    path."""
-    rows, titles = erase_rules_tiles(reals, fakes, rules, alpha, fill)
+    fake (:func:`erase_rules_tiles`; ``show_faces=False``: the holes on grey alone); ``row_labels``: lines of text
+    per row (e.g. the real's key). Returns the path."""
+    rows, titles = erase_rules_tiles(reals, fakes, rules, alpha, fill, show_faces)
     return write_png(out, labelled_grid(rows, titles, row_labels=row_labels))

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from primary_mask.data.io import read_rgb
-from primary_mask.figures.tiles import erase_row, labelled_grid, save_figure, write_png
+from primary_mask.figures.tiles import NO_FACE_GREY, erase_row, labelled_grid, save_figure, write_png
 from primary_mask.store.reader import PrimaryMapStore
 from primary_mask.store.stats import StoreStats
 
@@ -51,7 +51,7 @@ def inspect_grid(
     rows = []
     for key in chosen:
         if not show_faces:  # the map and the masks on grey, without the empty image column
-            rows.append(erase_row(np.full((tile, tile, 3), 160, np.uint8), store[key].numpy(), alphas)[1:])
+            rows.append(erase_row(np.full((tile, tile, 3), NO_FACE_GREY, np.uint8), store[key].numpy(), alphas)[1:])
             continue
         path = Path(images_root) / key
         try:

@@ -11,7 +11,7 @@ import torch
 
 from primary_mask.functional.erase import primary_region_erase
 
-__all__ = ["erase_row", "overlay_heatmap", "labelled_grid", "write_png"]
+__all__ = ["NO_FACE_GREY", "erase_row", "overlay_heatmap", "labelled_grid", "write_png"]
 
 
 def overlay_heatmap(image: np.ndarray, heat: np.ndarray, weight: float = 0.5) -> np.ndarray:
@@ -21,6 +21,7 @@ def overlay_heatmap(image: np.ndarray, heat: np.ndarray, weight: float = 0.5) ->
     return cv2.addWeighted(image, 1 - weight, colour, weight, 0)
 
 
+NO_FACE_GREY = 160  # the canvas figures draw maps and holes on when they must not show the images
 LABEL_WIDTH = 150  # px of the row-label strip
 BAR_WIDTH = 46  # px of the colour bar strip
 
