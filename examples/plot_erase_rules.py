@@ -47,7 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=4, help="pairs drawn (a seeded sample)")
     p.add_argument("--alpha", type=float, default=0.75, help="the alpha of every --rule, the same for every row")
     p.add_argument("--fill", type=float, default=0.0, help="the erase's fill, on the 0-255 image")
-    p.add_argument("--size", type=int, default=160, help="images resized to size x size (0: as stored)")
+    p.add_argument("--size", type=int, default=160,
+                   help="images resized to size x size before the erase, as training does (0: as stored)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the sample")
     p.add_argument("--no-faces", action="store_true",
                    help="the holes on grey, without the images (for figures of research-licensed faces)")  # fmt: skip
@@ -69,12 +70,16 @@ def main(argv=None) -> Path:
     stores = {path: PrimaryMapStore(path) for (rule, _) in specs for path in rule[1:2]}
     items = {it.key: it for it in items_from_spec(args.images)}
     fakes_of = pairs_by_real(read_pairs(args.pairs), args.pair_prefix)
-    # a pair is drawable when both images are in --images and both keys are in every store
-    candidates = sorted(
-        (real, fakes[0]) for real, fakes in fakes_of.items()
+    # a pair is drawable when both images are in --images and both keys are in every store (a real with several
+    # fakes: its first); a pair whose two images were baked at different sizes is not one face, and is left out
+    drawable = [
+        (real, fakes[0]) for real, fakes in sorted(fakes_of.items())
         if fakes and real in items and fakes[0] in items
         and all(real in s and fakes[0] in s for s in stores.values())
-    )  # fmt: skip
+    ]  # fmt: skip
+    candidates = [(r, f) for r, f in drawable if all(s.image_size(r) == s.image_size(f) for s in stores.values())]
+    if len(candidates) < len(drawable):
+        print(f"{len(drawable) - len(candidates)} pair(s) left out: their real and fake were baked at different sizes")
     if not candidates:
         some = next(iter(next(iter(stores.values())).keys()), None)
         raise SystemExit(
@@ -91,6 +96,9 @@ def main(argv=None) -> Path:
     def load(source) -> tuple[torch.Tensor, torch.Tensor]:
         wrapped = with_primary_maps(dataset, source, keys=keys, transform=resize, return_map=True)
         samples = [wrapped[i] for i in range(len(wrapped))]
+        sizes = sorted({tuple(s[0].shape[-2:]) for s in samples})
+        if len(sizes) > 1:
+            raise SystemExit(f"the images drawn have different sizes {sizes}: give --size to resize them to one")
         return torch.stack([s[0] for s in samples]), torch.stack([s[2][0] for s in samples])
 
     rules, images = {}, None

@@ -1,7 +1,7 @@
 """Run a whole PRLE protocol from one YAML config and write the table in the paper's layout.
 
   python examples/reproduce.py --config examples/configs/offline-dfdc.yaml [--check | --dry-run | --report]
-                                [--reuse RESULTS.json]   # runs recorded under the same settings are not trained
+                                [--reuse RESULTS.json [--reuse-unchecked]]   # recorded runs are not trained
 
 Steps: train the localizer zoo -> bake one store per distinct bake setting -> train every backbone x variant ->
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
@@ -615,11 +615,50 @@ def write_reused(folder: Path, row: dict, source: Path) -> None:
     (folder / "DONE").write_text(f"reused from {source}\n")
 
 
-def run(cfg: dict, dry_run: bool = False, report: bool = False, reuse: Path | None = None) -> Path:
+def reuse_checks(cfg: dict, work: Path, recorded: dict) -> set[tuple[str, str, int]]:
+    """The recorded runs trained again to check that the record reproduces here before the rest of it is taken: in
+    the study's order, the first recorded run of each backbone (the training) and the first recorded run that reads
+    each store (the zoo and the bake)."""
+    checks, seen = set(), set()
+    for seed, backbone, v, store, _ in study_runs(cfg, work):
+        key = (backbone, v["name"], seed)
+        if key not in recorded:
+            continue
+        for what in (("backbone", backbone), ("store", str(store)) if store is not None else None):
+            if what is not None and what not in seen:
+                seen.add(what)
+                checks.add(key)
+    return checks
+
+
+def check_against_record(folder: Path, row: dict, source: Path) -> None:
+    """``SystemExit`` naming the first differing number unless the run evaluated in ``folder`` gave exactly the
+    reports ``source`` recorded for it (``row``)."""
+    reports = json.loads((folder / "eval" / "results.json").read_text())["reports"]
+    recorded = {
+        (t, level, m): x for t, levels in row["reports"].items() for level, ms in levels.items() for m, x in ms.items()
+    }
+    here = {(t, level, m): x for t, levels in reports.items() for level, ms in levels.items() for m, x in ms.items()}
+    differing = [k for k in {**recorded, **here} if recorded.get(k) != here.get(k)]
+    if differing:
+        field, theirs, mine = ".".join(differing[0]), recorded.get(differing[0]), here.get(differing[0])
+        raise SystemExit(
+            f"--reuse {source}: {folder.name} trained here gives {field} = {mine!r}, the record {theirs!r}: the "
+            "recorded runs do not reproduce on this machine (another library version, data or hardware?), so none "
+            "of them is taken. Run without --reuse, or pass --reuse-unchecked to take them anyway"
+        )
+    print(f"{folder.name}: trained again, equal to the record in {source} (its other runs are taken)")
+
+
+def run(
+    cfg: dict, dry_run: bool = False, report: bool = False, reuse: Path | None = None, check_reuse: bool = True
+) -> Path:
     """Train, bake, train and evaluate every run the config names (skipping finished ones), then write the
     tables. ``report``: train nothing, write the tables from the runs finished so far. ``reuse``: a results JSON
     whose runs recorded under the same settings (:func:`reusable_rows`) stand in for runs not yet in the work
-    folder (e.g. a study's committed partial tables after its work folder was lost)."""
+    folder (e.g. a study's committed partial tables after its work folder was lost). With ``check_reuse``, a few
+    recorded runs are trained again first (:func:`reuse_checks`) and must equal the record number for number
+    (:func:`check_against_record`), so a record that does not reproduce here is never taken."""
     name = cfg["name"]
     work = Path(cfg.get("workdir", f"runs/{name}"))
     if report:
@@ -664,10 +703,14 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False, reuse: Path | No
         (out / "DONE").write_text("ok\n")
     expected = len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
     recorded = reusable_rows(cfg, reuse) if reuse is not None else {}
+    checks = reuse_checks(cfg, work, recorded) if check_reuse else set()
+    if checks:
+        print(f"--reuse {reuse}: {len(checks)} of its runs are trained again first, to check that it reproduces here")
     for seed, backbone, v, store, folder in study_runs(cfg, work):
+        key = (backbone, v["name"], seed)
         check_run_seed(folder, seed)
-        if not (folder / "DONE").exists() and (backbone, v["name"], seed) in recorded:
-            write_reused(folder, recorded[(backbone, v["name"], seed)], reuse)
+        if not (folder / "DONE").exists() and key in recorded and key not in checks:
+            write_reused(folder, recorded[key], reuse)
             print(f"{folder}: reused from {reuse} (not trained)")
             continue
         if not (folder / "DONE").exists():
@@ -682,6 +725,8 @@ def run(cfg: dict, dry_run: bool = False, report: bool = False, reuse: Path | No
                 print(f"tables so far: {md}")
             except (SystemExit, OSError, ValueError) as err:  # a table is not worth the hours of the runs to come
                 print(f"note: the tables so far were not written ({err}); the study goes on, --report retries")
+        if key in checks and not (folder / "DONE").read_text().startswith("reused"):
+            check_against_record(folder, recorded[key], reuse)
     return write_results(cfg, finished_rows(cfg, work))
 
 
@@ -1095,17 +1140,25 @@ def main(argv=None) -> Path:
         type=Path,
         default=None,
         metavar="RESULTS.json",
-        help="take the runs recorded in this results JSON under the same settings instead of training them again",
+        help="take the runs recorded in this results JSON under the same settings instead of training them again "
+        "(after training one run per backbone and per store again: they must equal the record)",
+    )
+    p.add_argument(
+        "--reuse-unchecked",
+        action="store_true",
+        help="with --reuse: take the recorded runs without training any of them again to check them",
     )
     args = p.parse_args(argv)
     if args.reuse is not None and (args.dry_run or args.report or args.check):
         p.error("--reuse goes with a run, not with --dry-run, --report or --check")
+    if args.reuse_unchecked and args.reuse is None:
+        p.error("--reuse-unchecked goes with --reuse")
     cfg = load_config(args.config)
     if args.check:
         print(f"checking {args.config}:")
         check(cfg)
         return args.config
-    return run(cfg, args.dry_run, report=args.report, reuse=args.reuse)
+    return run(cfg, args.dry_run, report=args.report, reuse=args.reuse, check_reuse=not args.reuse_unchecked)
 
 
 if __name__ == "__main__":

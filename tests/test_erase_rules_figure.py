@@ -58,6 +58,17 @@ def test_tiles_erase_each_class_with_its_rule_map_at_the_rule_alpha():
     assert int((rows[1][6] == 0).all(axis=2).sum()) == 9
 
 
+def test_tiles_resize_smaller_maps_bilinearly_to_the_image_before_refining():
+    g = torch.Generator().manual_seed(3)
+    images = torch.randint(1, 256, (2, 3, 8, 8), dtype=torch.uint8, generator=g)
+    small = torch.rand(2, 4, 4, generator=g)
+    rows, _ = erase_rules_tiles(images, images, {"small": RuleMaps(small, small)}, alpha=0.4)
+    upsampled = torch.nn.functional.interpolate(small[:, None], size=(8, 8), mode="bilinear", align_corners=False)
+    for i in range(2):
+        want = loop_erase(images[i].permute(1, 2, 0).numpy(), upsampled[i, 0].numpy(), 0.4)
+        assert np.array_equal(rows[i][2], want) and np.array_equal(rows[i][3], want)
+
+
 def test_without_faces_the_tiles_are_the_holes_on_grey_and_no_image_column():
     from primary_mask.figures.tiles import NO_FACE_GREY
 
@@ -92,7 +103,7 @@ def test_figure_writes_a_png_with_one_row_per_pair(tmp_path):
     assert grid is not None and grid.shape[0] > 2 * 16 and grid.shape[1] > 4 * 16
 
 
-def test_example_draws_own_paired_and_whole_rules_from_stores(tmp_path, monkeypatch):
+def test_example_draws_own_paired_and_whole_rules_from_stores(tmp_path, monkeypatch, capsys):
     import cv2
     from PIL import Image
 
@@ -102,46 +113,58 @@ def test_example_draws_own_paired_and_whole_rules_from_stores(tmp_path, monkeypa
     from primary_mask import PrimaryMapWriter
     from primary_mask.figures import erase_rules as module
 
-    keys, maps, boxes, rows = [], [], [], []
-    for i in range(5):
-        for label in ("real", "fake"):
+    def fake_map_of(i: int) -> torch.Tensor:  # each fake's map a column of its own: a wrong fake's map shows
+        m = torch.zeros(16, 16)
+        m[:, 2 * i : 2 * i + 2] = 1.0
+        return m
+
+    keys, maps, boxes, sizes, rows = [], [], [], [], []
+    for i in range(6):  # fake/5.png is a second fake of real/0.png; it is never the one shown
+        for label in ("real", "fake") if i < 5 else ("fake",):
             folder = tmp_path / "set" / label
             folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(np.full((16, 16, 3), 100 + 20 * i, np.uint8)).save(folder / f"{i}.png")
+            Image.fromarray(np.full((16, 16, 3), 30 + 20 * i, np.uint8)).save(folder / f"{i}.png")
             keys.append(f"{label}/{i}.png")
-        real_map, fake_map = torch.zeros(16, 16), torch.zeros(16, 16)
-        real_map[:8, :8], fake_map[8:, 8:] = 1.0, 1.0  # a real's map top-left, its fake's bottom-right
-        maps += [real_map, fake_map]
-        box = torch.zeros(16, 16)
-        box[4:8, 4:8] = 1.0
-        boxes += [box, box]
-        rows.append(f"train/real/{i}.png,train/fake/{i}.png")
+            real_map = torch.zeros(16, 16)
+            real_map[:8, :8] = 1.0  # a real's map top-left
+            maps.append(real_map if label == "real" else fake_map_of(i))
+            box = torch.zeros(16, 16)
+            box[4:8, 4:8] = 1.0
+            boxes.append(box)
+            sizes.append((16, 16) if (label, i) != ("fake", 4) else (16, 20))  # pair 4 baked at two sizes
+        rows.append(f"train/real/{i % 5}.png,train/fake/{i}.png")
     for name, values in (("store", maps), ("oracle", boxes)):
         with PrimaryMapWriter(tmp_path / name, size=16) as writer:
-            writer.add(keys, torch.stack(values))
+            writer.add(keys, torch.stack(values), image_sizes=sizes)
     (tmp_path / "pairs.csv").write_text("real,fake\n" + "\n".join(rows) + "\n")
     drawn = {}
     real_figure = module.erase_rules_figure
-    monkeypatch.setattr(example, "erase_rules_figure", lambda *a, **k: drawn.update(args=a) or real_figure(*a, **k))
+    monkeypatch.setattr(
+        example, "erase_rules_figure", lambda *a, **k: drawn.update(args=a, kwargs=k) or real_figure(*a, **k)
+    )
     argv = [
         "--images", str(tmp_path / "set"), "--pairs", str(tmp_path / "pairs.csv"), "--pair-prefix", "train/",
-        "--n", "3", "--size", "0", "--alpha", "1", "--rule", "PRLE", str(tmp_path / "store"),
+        "--n", "9", "--size", "0", "--alpha", "1", "--rule", "PRLE", str(tmp_path / "store"),
         "--rule", "paired", str(tmp_path / "store"), "paired", "--whole", "Oracle", str(tmp_path / "oracle"),
         "--out", str(tmp_path / "rules.png"),
     ]  # fmt: skip
     out = example.main(argv)
     assert out.is_file()
+    assert "1 pair(s) left out: their real and fake were baked at different sizes" in capsys.readouterr().out
     reals, fakes, rules = drawn["args"][:3]
-    assert list(rules) == ["PRLE", "paired", "Oracle"] and reals.shape == (3, 3, 16, 16)
-    assert torch.equal(reals[:, 0], fakes[:, 0])  # each row a real and its own fake (same grey here)
-    top_left, bottom_right = torch.zeros(16, 16), torch.zeros(16, 16)
-    top_left[:8, :8], bottom_right[8:, 8:] = 1.0, 1.0
-    for i in range(3):
-        assert torch.equal(rules["PRLE"].real[i], top_left) and torch.equal(rules["PRLE"].fake[i], bottom_right)
-        assert torch.equal(rules["paired"].real[i], bottom_right)  # the real gets its fake's map
+    assert list(rules) == ["PRLE", "paired", "Oracle"] and reals.shape == (4, 3, 16, 16)  # pairs 0-3
+    greys = [30 + 20 * i for i in range(4)]
+    assert reals[:, 0, 0, 0].tolist() == greys and fakes[:, 0, 0, 0].tolist() == greys  # real/i with fake/i
+    top_left = torch.zeros(16, 16)
+    top_left[:8, :8] = 1.0
+    for i in range(4):
+        assert torch.equal(rules["PRLE"].real[i], top_left) and torch.equal(rules["PRLE"].fake[i], fake_map_of(i))
+        assert torch.equal(rules["paired"].real[i], fake_map_of(i))  # the real gets the map of the fake shown
+        assert torch.equal(rules["paired"].fake[i], fake_map_of(i))  # a fake keeps its own
         assert rules["Oracle"].alpha == 1.0 and rules["Oracle"].real[i].sum() == 16
     assert rules["PRLE"].alpha is None
     grid_with = cv2.imread(str(out))
     assert example.main([*argv, "--no-faces"]) == out and cv2.imread(str(out)).shape[1] < grid_with.shape[1]
+    assert drawn["kwargs"]["show_faces"] is False
     with pytest.raises(SystemExit, match="pair-prefix"):
         example.main([*argv[:4], "--pair-prefix", "other/", *argv[6:]])

@@ -976,14 +976,25 @@ def test_a_row_depends_on_the_landmarks_and_masks_only_when_it_erases_them():
     variants = [
         {"name": "baseline"},
         {"name": "PRLE", "prle": {"p": 0.5}},
+        {"name": "Random", "prle": {"mask": "random"}},
+        {"name": "static", "prle": {"mask": "static"}},
+        {"name": "self", "prle": {"online_maps": "gradcam++"}},
+        {"name": "RFM", "prle": {"online_maps": "fam", "mask": "rfm"}},
         {"name": "Landmark", "prle": {"mask": "landmark"}},
         {"name": "Oracle", "prle": {"mask": "oracle", "missing": "skip"}},
     ]
+    neither = [v["name"] for v in variants[:6]]
     full = {**BASE["data"], "landmarks": "L", "masks": "M", "mask_prefix": "train/"}
     with_them = reproduce.load_config_dict({**BASE, "data": full, "variants": variants})
-    without = reproduce.load_config_dict({**BASE, "data": BASE["data"], "variants": variants[:2]})
-    for name in ("baseline", "PRLE"):
-        assert reproduce._run_setting(with_them, name) == reproduce._run_setting(without, name)
+    without = reproduce.load_config_dict({**BASE, "data": BASE["data"], "variants": variants[:6]})
+    for name in neither:
+        assert reproduce._run_setting(with_them, name) == reproduce._run_setting(without, name), name
+    other_masks = reproduce.load_config_dict({**BASE, "data": {**full, "masks": "M2"}, "variants": variants})
+    other_marks = reproduce.load_config_dict({**BASE, "data": {**full, "landmarks": "L2"}, "variants": variants})
+    assert reproduce._run_setting(with_them, "Landmark") == reproduce._run_setting(other_masks, "Landmark")
+    assert reproduce._run_setting(with_them, "Oracle") == reproduce._run_setting(other_marks, "Oracle")
+    # a variant the config does not hold reads everything
+    assert reproduce._run_setting(with_them, "gone") != reproduce._run_setting(other_masks, "gone")
     for name, changed in (
         ("Landmark", {"landmarks": "L2"}),
         ("Oracle", {"masks": "M2"}),
@@ -991,7 +1002,7 @@ def test_a_row_depends_on_the_landmarks_and_masks_only_when_it_erases_them():
     ):
         other = reproduce.load_config_dict({**BASE, "data": {**full, **changed}, "variants": variants})
         assert reproduce._run_setting(with_them, name) != reproduce._run_setting(other, name), changed
-        assert reproduce._run_setting(with_them, "PRLE") == reproduce._run_setting(other, "PRLE")
+        assert all(reproduce._run_setting(with_them, x) == reproduce._run_setting(other, x) for x in neither)
     moved = reproduce.load_config_dict({**BASE, "data": {**full, "train": "elsewhere"}, "variants": variants})
     assert all(
         reproduce._run_setting(with_them, v["name"]) != reproduce._run_setting(moved, v["name"]) for v in variants
@@ -1019,14 +1030,14 @@ def test_reuse_takes_recorded_runs_of_the_same_settings_and_trains_the_rest(tmp_
     recorded = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(cfg)))).with_suffix(".json")
     assert trained == [("mobilenet_v2-baseline", 0)]
     again = {**cfg, "seeds": [0, 1], "workdir": str(tmp_path / "new")}  # the first folder is gone
-    md = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded)
+    md = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded, check_reuse=False)
     assert trained[1:] == [("mobilenet_v2-baseline-seed1", 1)]  # seed 0 came from the record
     table = md.read_text()
     assert f"**Reused:** 1 of these runs' numbers come from {recorded}" in table
     assert "| mobilenet_v2 | 50.00 ± 0.00 |" in table  # the recorded seed's 0.5 and the new one's
     assert (tmp_path / "new" / "detectors" / "mobilenet_v2-baseline" / "DONE").read_text().startswith("reused from")
     other = {**again, "train": {"epochs": 9}, "workdir": str(tmp_path / "other")}  # another setting: nothing reused
-    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(other))), reuse=recorded)
+    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(other))), reuse=recorded, check_reuse=False)
     assert trained[2:] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-baseline-seed1", 1)]
     # the record now holds both seeds (the second run rewrote it, the reused row kept as reused)
     assert "0 recorded run(s) with this config's settings; 2 with other settings left out" in capsys.readouterr().out
@@ -1035,3 +1046,69 @@ def test_reuse_takes_recorded_runs_of_the_same_settings_and_trains_the_rest(tmp_
     with pytest.raises(SystemExit):
         reproduce.main(["--config", "c.yaml", "--report", "--reuse", str(recorded)])
     assert "--reuse goes with a run" in capsys.readouterr().err
+
+
+def test_reuse_checks_are_the_first_recorded_run_of_each_backbone_and_of_each_store(tmp_path):
+    variants = [
+        {"name": "baseline"},
+        {"name": "PRLE", "prle": {"p": 0.5}},
+        {"name": "Random", "prle": {"mask": "random"}},  # PRLE's store: no check of its own
+        {"name": "PRLE-fake", "prle": {"p": 0.5}, "bake": {"target": "fake"}},  # another store
+    ]
+    cfg = reproduce.load_config_dict(
+        {**BASE, "backbones": ["mobilenet_v2", "efficientnet_lite0"], "seeds": [0, 1], "variants": variants}
+    )
+    everything = {(b, v["name"], s): {} for b in cfg["backbones"] for v in variants for s in (0, 1)}
+    assert reproduce.reuse_checks(cfg, tmp_path, everything) == {
+        ("mobilenet_v2", "baseline", 0),
+        ("mobilenet_v2", "PRLE", 0),
+        ("mobilenet_v2", "PRLE-fake", 0),
+        ("efficientnet_lite0", "baseline", 0),
+    }
+    # seed-major order: MobileNetV2's Random at seed 0 comes first, and checks both the training and PRLE's store
+    some = {("mobilenet_v2", "PRLE", 1): {}, ("mobilenet_v2", "baseline", 1): {}, ("mobilenet_v2", "Random", 0): {}}
+    assert reproduce.reuse_checks(cfg, tmp_path, some) == {("mobilenet_v2", "Random", 0)}
+    assert reproduce.reuse_checks(cfg, tmp_path, {}) == set()
+
+
+def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal_it(tmp_path, monkeypatch, capsys):
+    """A record that reproduces here is taken after one run per backbone is trained again; one whose check differs
+    is refused before any of its runs is taken; --reuse-unchecked takes it without a check."""
+    trained = fake_steps(monkeypatch)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}, "landmarks": "L"}, "seeds": [0, 1]}
+    cfg.update(
+        backbones=["mobilenet_v2", "efficientnet_lite0"], results_dir=str(tmp_path / "res"),
+        variants=[{"name": "baseline"}, {"name": "Landmark", "prle": {"mask": "landmark"}}],
+        workdir=str(tmp_path / "lost"),
+    )  # fmt: skip
+    recorded = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(cfg)))).with_suffix(".json")
+    assert len(trained) == 8
+    again = {**cfg, "workdir": str(tmp_path / "new")}
+    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded)
+    assert trained[8:] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]
+    out = capsys.readouterr().out
+    assert "2 of its runs are trained again first" in out and out.count("equal to the record") == 2
+    reused = sorted(p.parent.name for p in (tmp_path / "new").glob("detectors/*/DONE") if "reused" in p.read_text())
+    assert len(reused) == 6 and "mobilenet_v2-baseline" not in reused
+    # a record whose numbers this machine does not give: refused at the first check, nothing taken
+    record = json.loads(recorded.read_text())
+    first = next(
+        r for r in record["rows"] if (r["backbone"], r["variant"], r["seed"]) == ("mobilenet_v2", "baseline", 0)
+    )
+    first["reports"]["T"]["frame"]["auc"] = 0.75
+    (tmp_path / "other.json").write_text(json.dumps(record))
+    elsewhere = {**cfg, "workdir": str(tmp_path / "third")}
+    with pytest.raises(
+        SystemExit, match=r"mobilenet_v2-baseline trained here gives T.frame.auc = 0.5, the record 0.75"
+    ):
+        reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(elsewhere))), reuse=tmp_path / "other.json")
+    assert not any("reused" in p.read_text() for p in (tmp_path / "third").glob("detectors/*/DONE"))
+    before = len(trained)
+    unchecked = {**cfg, "workdir": str(tmp_path / "fourth")}
+    reproduce.run(
+        reproduce.load_config_dict(json.loads(json.dumps(unchecked))), reuse=tmp_path / "other.json", check_reuse=False
+    )
+    assert len(trained) == before  # everything taken from the record, unchecked
+    with pytest.raises(SystemExit):
+        reproduce.main(["--config", "c.yaml", "--reuse-unchecked"])
+    assert "--reuse-unchecked goes with --reuse" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Erased reals and fakes side by side under each erase rule: what a detector trained with a rule sees of each
-class (issue #26). A real and a fake made from it share one face, so any difference between the two erased
-tiles of a rule, other than the forgery, is what the rule tells the detector about the label."""
+class (issue #26). A real and a fake made from it share one face (where the pair is aligned), so any difference
+between the two erased tiles of a rule, other than the forgery, is what the rule tells the detector about the
+label."""
 
 from __future__ import annotations
 
@@ -40,10 +41,10 @@ def erase_rules_tiles(
     ``floor(alpha * |V|)`` most attended positive pixels set to ``fill``), as (H, W, 3) uint8 RGB arrays.
 
     ``reals`` and ``fakes``: ``(N, 3, H, W)`` uint8, row i a real and a fake made from it. One alpha per rule for
-    every row, so rules differ only in their maps. ``show_faces=False`` erases a grey canvas of the images' size
-    instead and leaves the two image columns out: the holes alone, for figures that must not reproduce the images
-    (research-licensed faces in a public report). ``ValueError`` naming the rule when its maps are not one per
-    row, or the images are not two uint8 batches of one shape."""
+    every row, so the rows of a rule differ only in their maps. ``show_faces=False`` erases a grey canvas of the
+    images' size instead and leaves the two image columns out: the holes alone, for figures that must not
+    reproduce the images (research-licensed faces in a public report). ``ValueError`` naming the rule when its
+    maps are not one per row, or the images are not two uint8 batches of one shape."""
     if not (isinstance(reals, torch.Tensor) and isinstance(fakes, torch.Tensor)) or reals.shape != fakes.shape:
         raise ValueError("reals and fakes must be two tensors of one shape (N, 3, H, W), row i a pair")
     if reals.dtype != torch.uint8 or fakes.dtype != torch.uint8 or reals.ndim != 4 or reals.shape[1] != 3:
