@@ -109,7 +109,8 @@ def main(argv=None) -> Path:
         n = len(pairs)
         rules[name] = RuleMaps(maps[:n], maps[n:], alpha)
     n = len(pairs)
-    labels = [[real.rsplit("/", 1)[-1], "& " + fake.rsplit("/", 1)[-1]] for real, fake in pairs]
+    # the label strip holds about 18 characters: the start of each file name, which tells long names apart
+    labels = [[f"real {real.rsplit('/', 1)[-1][:13]}", f"fake {fake.rsplit('/', 1)[-1][:13]}"] for real, fake in pairs]
     out = erase_rules_figure(
         images[:n], images[n:], rules, args.out, args.alpha, args.fill, row_labels=labels, show_faces=not args.no_faces
     )
