@@ -689,6 +689,18 @@ def run(
     print(f"  every step as the command it stands for: {commands}")
     if dry_run:
         return work
+    recorded = reusable_rows(cfg, reuse) if reuse is not None else {}
+    checks = reuse_checks(cfg, work, recorded) if check_reuse else set()
+    # Only the stores a run still to train reads are baked (and the zoo trained for them): resuming a study whose
+    # work folder was lost, with its finished runs taken from the record, does not redo an hour of zoo and bakes.
+    needed = {
+        store for seed, backbone, v, store, folder in study_runs(cfg, work)
+        if store is not None and not (folder / "DONE").exists()
+        and ((backbone, v["name"], seed) not in recorded or (backbone, v["name"], seed) in checks)
+    }  # fmt: skip
+    settings = {k: s for k, s in settings.items() if store_dir(work, s) in needed}
+    if len(settings) < len(store_settings(cfg)):
+        print(f"  {len(store_settings(cfg)) - len(settings)} store(s) not baked: no run still to train reads them")
     if any(not s.get("oracle") for s in settings.values()):  # skips trained members; needed only to bake
         train_zoo.main(zoo_argv(cfg, work))
     for s in settings.values():
@@ -702,8 +714,6 @@ def run(
             raise SystemExit(code)
         (out / "DONE").write_text("ok\n")
     expected = len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
-    recorded = reusable_rows(cfg, reuse) if reuse is not None else {}
-    checks = reuse_checks(cfg, work, recorded) if check_reuse else set()
     if checks:
         print(f"--reuse {reuse}: {len(checks)} of its runs are trained again first, to check that it reproduces here")
     for seed, backbone, v, store, folder in study_runs(cfg, work):

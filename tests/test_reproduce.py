@@ -537,11 +537,51 @@ def test_a_baked_store_goes_through_bake_again_so_other_settings_are_refused_not
     cfg.update(backbones=["mobilenet_v2"], workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
     cfg["variants"] = [{"name": "PRLE", "prle": {"p": 0.5}}]
     reproduce.run(reproduce.load_config_dict(dict(cfg)))
-    reproduce.run(reproduce.load_config_dict(dict(cfg)))  # DONE is there: bake still checks the store's settings
+    more = {**cfg, "seeds": [0, 1]}  # a run still to train reads the store
+    reproduce.run(reproduce.load_config_dict(dict(more)))  # DONE is there: bake still checks the store's settings
     assert len(bakes) == 2 and bakes[0] == bakes[1]
     monkeypatch.setattr(reproduce, "primary_mask_main", lambda argv: 2)  # what bake returns for other settings
     with pytest.raises(SystemExit):
-        reproduce.run(reproduce.load_config_dict(dict(cfg)))
+        reproduce.run(reproduce.load_config_dict({**cfg, "seeds": [0, 1, 2]}))
+
+
+def test_only_the_stores_a_run_still_to_train_reads_are_baked(tmp_path, monkeypatch, capsys):
+    """A study resumed with every store-reading run finished, or taken from a record, trains no zoo and bakes
+    nothing; a pending run of one store bakes that store only."""
+    trained = fake_steps(monkeypatch)
+    calls = []
+    monkeypatch.setattr(reproduce.train_zoo, "main", lambda argv: calls.append("zoo"))
+
+    def fake_bake(argv):
+        Path(argv[argv.index("--out") + 1]).mkdir(parents=True, exist_ok=True)
+        calls.append(argv[argv.index("--out") + 1])
+        return 0
+
+    monkeypatch.setattr(reproduce, "primary_mask_main", fake_bake)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "zoo": {"members": ["mobilenet_v2"]}}
+    cfg.update(backbones=["mobilenet_v2"], workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
+    cfg["variants"] = [
+        {"name": "baseline"},
+        {"name": "PRLE", "prle": {"p": 0.5}},
+        {"name": "PRLE-max", "prle": {"p": 0.5}, "bake": {"band_value": "max"}},
+    ]
+    recorded = reproduce.run(reproduce.load_config_dict(dict(cfg))).with_suffix(".json")
+    assert calls[0] == "zoo" and len(calls) == 3 and len(trained) == 3  # the zoo, two stores, three runs
+    calls.clear()
+    reproduce.run(reproduce.load_config_dict(dict(cfg)))  # all finished: nothing to bake
+    assert calls == [] and "2 store(s) not baked: no run still to train reads them" in capsys.readouterr().out
+    lost = {**cfg, "workdir": str(tmp_path / "lost"), "seeds": [0, 1]}
+    reproduce.run(reproduce.load_config_dict(dict(lost)), reuse=recorded, check_reuse=False)
+    assert calls[0] == "zoo" and len(calls) == 3  # seed 1 of both PRLE rows reads both stores
+    calls.clear()
+    lost_again = {**cfg, "workdir": str(tmp_path / "third")}
+    reproduce.run(reproduce.load_config_dict(dict(lost_again)), reuse=recorded, check_reuse=False)
+    assert calls == []  # every run taken from the record, none checked: no zoo, no bake
+    before = len(trained)
+    checked = {**cfg, "workdir": str(tmp_path / "fourth"), "variants": cfg["variants"][:2]}
+    reproduce.run(reproduce.load_config_dict(checked), reuse=recorded)
+    assert trained[before:] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-PRLE", 0)]  # the checks
+    assert calls[0] == "zoo" and len(calls) == 2 and calls[1].startswith(str(tmp_path / "fourth"))  # PRLE's store
 
 
 def test_the_estimate_counts_every_seed_of_the_detectors_and_the_zoo_once(monkeypatch):
