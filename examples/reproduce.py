@@ -616,17 +616,25 @@ def write_reused(folder: Path, row: dict, source: Path) -> None:
 
 
 def reuse_checks(cfg: dict, work: Path, recorded: dict) -> set[tuple[str, str, int]]:
-    """The recorded runs trained again to check that the record reproduces here before the rest of it is taken: in
-    the study's order, the first recorded run of each backbone (the training) and the first recorded run that reads
-    each store (the zoo and the bake)."""
-    checks, seen = set(), set()
-    for seed, backbone, v, store, _ in study_runs(cfg, work):
+    """The recorded runs trained again to check that the record reproduces here before the rest of it is taken, so
+    that runs trained here and runs taken from the record stand in one table: for each backbone that a run still to
+    train here uses, its first recorded run in the study's order (the training), and for each store such a run
+    reads, the first recorded run that reads it (the zoo and the bake). Nothing is left to train: no check."""
+    runs = study_runs(cfg, work)
+    pending = [
+        (b, store)
+        for seed, b, v, store, f in runs
+        if (b, v["name"], seed) not in recorded and not (f / "DONE").exists()
+    ]
+    to_match = {("backbone", b) for b, _ in pending} | {("store", str(s)) for _, s in pending if s is not None}
+    checks = set()
+    for seed, backbone, v, store, _ in runs:
         key = (backbone, v["name"], seed)
         if key not in recorded:
             continue
-        for what in (("backbone", backbone), ("store", str(store)) if store is not None else None):
-            if what is not None and what not in seen:
-                seen.add(what)
+        for what in (("backbone", backbone), ("store", str(store))):
+            if what in to_match:
+                to_match.discard(what)
                 checks.add(key)
     return checks
 

@@ -578,9 +578,9 @@ def test_only_the_stores_a_run_still_to_train_reads_are_baked(tmp_path, monkeypa
     reproduce.run(reproduce.load_config_dict(dict(lost_again)), reuse=recorded, check_reuse=False)
     assert calls == []  # every run taken from the record, none checked: no zoo, no bake
     before = len(trained)
-    checked = {**cfg, "workdir": str(tmp_path / "fourth"), "variants": cfg["variants"][:2]}
+    checked = {**cfg, "workdir": str(tmp_path / "fourth"), "variants": cfg["variants"][:2], "seeds": [0, 1]}
     reproduce.run(reproduce.load_config_dict(checked), reuse=recorded)
-    assert trained[before:] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-PRLE", 0)]  # the checks
+    assert trained[before : before + 2] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-PRLE", 0)]  # the checks
     assert calls[0] == "zoo" and len(calls) == 2 and calls[1].startswith(str(tmp_path / "fourth"))  # PRLE's store
 
 
@@ -1088,26 +1088,34 @@ def test_reuse_takes_recorded_runs_of_the_same_settings_and_trains_the_rest(tmp_
     assert "--reuse goes with a run" in capsys.readouterr().err
 
 
-def test_reuse_checks_are_the_first_recorded_run_of_each_backbone_and_of_each_store(tmp_path):
+def test_reuse_checks_are_the_first_recorded_run_of_each_backbone_and_store_a_run_still_to_train_uses(tmp_path):
     variants = [
         {"name": "baseline"},
         {"name": "PRLE", "prle": {"p": 0.5}},
         {"name": "Random", "prle": {"mask": "random"}},  # PRLE's store: no check of its own
         {"name": "PRLE-fake", "prle": {"p": 0.5}, "bake": {"target": "fake"}},  # another store
+        {"name": "self", "prle": {"online_maps": "gradcam++"}},  # no store
     ]
     cfg = reproduce.load_config_dict(
         {**BASE, "backbones": ["mobilenet_v2", "efficientnet_lite0"], "seeds": [0, 1], "variants": variants}
     )
-    everything = {(b, v["name"], s): {} for b in cfg["backbones"] for v in variants for s in (0, 1)}
-    assert reproduce.reuse_checks(cfg, tmp_path, everything) == {
+    seed0 = {(b, v["name"], 0): {} for b in cfg["backbones"] for v in variants}  # seed 1 still to train
+    assert reproduce.reuse_checks(cfg, tmp_path, seed0) == {
         ("mobilenet_v2", "baseline", 0),
         ("mobilenet_v2", "PRLE", 0),
         ("mobilenet_v2", "PRLE-fake", 0),
         ("efficientnet_lite0", "baseline", 0),
     }
+    everything = {(b, v["name"], s): {} for b in cfg["backbones"] for v in variants for s in (0, 1)}
+    assert reproduce.reuse_checks(cfg, tmp_path, everything) == set()  # nothing to train here: nothing to match
+    # only EfficientNet-Lite0's seed-1 online-map row left: its training is checked, no store is
+    assert reproduce.reuse_checks(
+        cfg, tmp_path, {k: {} for k in everything if k != ("efficientnet_lite0", "self", 1)}
+    ) == {("efficientnet_lite0", "baseline", 0)}
     # seed-major order: MobileNetV2's Random at seed 0 comes first, and checks both the training and PRLE's store
     some = {("mobilenet_v2", "PRLE", 1): {}, ("mobilenet_v2", "baseline", 1): {}, ("mobilenet_v2", "Random", 0): {}}
-    assert reproduce.reuse_checks(cfg, tmp_path, some) == {("mobilenet_v2", "Random", 0)}
+    assert ("mobilenet_v2", "Random", 0) in reproduce.reuse_checks(cfg, tmp_path, some)
+    assert ("mobilenet_v2", "PRLE", 1) not in reproduce.reuse_checks(cfg, tmp_path, some)
     assert reproduce.reuse_checks(cfg, tmp_path, {}) == set()
 
 
@@ -1123,32 +1131,37 @@ def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal
     )  # fmt: skip
     recorded = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(cfg)))).with_suffix(".json")
     assert len(trained) == 8
-    again = {**cfg, "workdir": str(tmp_path / "new")}
+    two_seeds = recorded.read_text()  # the next run rewrites the record with its three seeds
+    again = {**cfg, "workdir": str(tmp_path / "new"), "seeds": [0, 1, 2]}  # seed 2 still to train
     reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded)
-    assert trained[8:] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]
+    assert trained[8:10] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]  # the checks
+    assert len(trained) == 14  # and the four runs of seed 2
     out = capsys.readouterr().out
     assert "2 of its runs are trained again first" in out and out.count("equal to the record") == 2
     reused = sorted(p.parent.name for p in (tmp_path / "new").glob("detectors/*/DONE") if "reused" in p.read_text())
     assert len(reused) == 6 and "mobilenet_v2-baseline" not in reused
     # a record whose numbers this machine does not give: refused at the first check, nothing taken
-    record = json.loads(recorded.read_text())
+    record = json.loads(two_seeds)
     first = next(
         r for r in record["rows"] if (r["backbone"], r["variant"], r["seed"]) == ("mobilenet_v2", "baseline", 0)
     )
     first["reports"]["T"]["frame"]["auc"] = 0.75
     (tmp_path / "other.json").write_text(json.dumps(record))
-    elsewhere = {**cfg, "workdir": str(tmp_path / "third")}
+    elsewhere = {**cfg, "workdir": str(tmp_path / "third"), "seeds": [0, 1, 2]}
     with pytest.raises(
         SystemExit, match=r"mobilenet_v2-baseline trained here gives T.frame.auc = 0.5, the record 0.75"
     ):
         reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(elsewhere))), reuse=tmp_path / "other.json")
     assert not any("reused" in p.read_text() for p in (tmp_path / "third").glob("detectors/*/DONE"))
     before = len(trained)
-    unchecked = {**cfg, "workdir": str(tmp_path / "fourth")}
+    unchecked = {**cfg, "workdir": str(tmp_path / "fourth")}  # nothing left to train: nothing to check either
+    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(unchecked))), reuse=tmp_path / "other.json")
+    assert len(trained) == before  # everything taken from the record
+    unchecked = {**cfg, "workdir": str(tmp_path / "fifth"), "seeds": [0, 1, 2]}
     reproduce.run(
         reproduce.load_config_dict(json.loads(json.dumps(unchecked))), reuse=tmp_path / "other.json", check_reuse=False
     )
-    assert len(trained) == before  # everything taken from the record, unchecked
+    assert len(trained) == before + 4  # seed 2 only: the record's runs taken unchecked
     with pytest.raises(SystemExit):
         reproduce.main(["--config", "c.yaml", "--reuse-unchecked"])
     assert "--reuse-unchecked goes with --reuse" in capsys.readouterr().err
