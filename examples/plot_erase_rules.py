@@ -101,14 +101,12 @@ def main(argv=None) -> Path:
             raise SystemExit(f"the images drawn have different sizes {sizes}: give --size to resize them to one")
         return torch.stack([s[0] for s in samples]), torch.stack([s[2][0] for s in samples])
 
-    rules, images = {}, None
+    rules, images, n = {}, None, len(pairs)
     for rule, alpha in specs:
         name, store = rule[0], stores[rule[1]]
         source = PairedMaps(store, shown, unpaired="none") if len(rule) == 3 else store
         images, maps = load(source)
-        n = len(pairs)
         rules[name] = RuleMaps(maps[:n], maps[n:], alpha)
-    n = len(pairs)
     # the label strip holds about 18 characters: the start of each file name, which tells long names apart
     labels = [[f"real {real.rsplit('/', 1)[-1][:13]}", f"fake {fake.rsplit('/', 1)[-1][:13]}"] for real, fake in pairs]
     out = erase_rules_figure(

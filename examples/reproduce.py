@@ -615,18 +615,25 @@ def write_reused(folder: Path, row: dict, source: Path) -> None:
     (folder / "DONE").write_text(f"reused from {source}\n")
 
 
+def runs_to_train(runs: list, recorded: dict, checks: set = frozenset()) -> list:
+    """Those of ``runs`` (:func:`study_runs`) that this invocation trains: not finished in the work folder, and not
+    taken from ``recorded`` (a run in ``checks`` is trained again although recorded)."""
+    return [
+        (seed, backbone, v, store, folder)
+        for seed, backbone, v, store, folder in runs
+        if not (folder / "DONE").exists()
+        and ((backbone, v["name"], seed) not in recorded or (backbone, v["name"], seed) in checks)
+    ]
+
+
 def reuse_checks(cfg: dict, work: Path, recorded: dict) -> set[tuple[str, str, int]]:
     """The recorded runs trained again to check that the record reproduces here before the rest of it is taken, so
     that runs trained here and runs taken from the record stand in one table: for each backbone that a run still to
     train here uses, its first recorded run in the study's order (the training), and for each store such a run
     reads, the first recorded run that reads it (the zoo and the bake). Nothing is left to train: no check."""
     runs = study_runs(cfg, work)
-    pending = [
-        (b, store)
-        for seed, b, v, store, f in runs
-        if (b, v["name"], seed) not in recorded and not (f / "DONE").exists()
-    ]
-    to_match = {("backbone", b) for b, _ in pending} | {("store", str(s)) for _, s in pending if s is not None}
+    pending = runs_to_train(runs, recorded)
+    to_match = {("backbone", r[1]) for r in pending} | {("store", str(r[3])) for r in pending if r[3] is not None}
     checks = set()
     for seed, backbone, v, store, _ in runs:
         key = (backbone, v["name"], seed)
@@ -642,11 +649,14 @@ def reuse_checks(cfg: dict, work: Path, recorded: dict) -> set[tuple[str, str, i
 def check_against_record(folder: Path, row: dict, source: Path) -> None:
     """``SystemExit`` naming the first differing number unless the run evaluated in ``folder`` gave exactly the
     reports ``source`` recorded for it (``row``)."""
-    reports = json.loads((folder / "eval" / "results.json").read_text())["reports"]
-    recorded = {
-        (t, level, m): x for t, levels in row["reports"].items() for level, ms in levels.items() for m, x in ms.items()
-    }
-    here = {(t, level, m): x for t, levels in reports.items() for level, ms in levels.items() for m, x in ms.items()}
+
+    def flat(reports: dict) -> dict:  # {test: {level: {metric: x}}} -> {(test, level, metric): x}
+        return {
+            (t, level, m): x for t, levels in reports.items() for level, ms in levels.items() for m, x in ms.items()
+        }
+
+    recorded = flat(row["reports"])
+    here = flat(json.loads((folder / "eval" / "results.json").read_text())["reports"])
     differing = [k for k in {**recorded, **here} if recorded.get(k) != here.get(k)]
     if differing:
         field, theirs, mine = ".".join(differing[0]), recorded.get(differing[0]), here.get(differing[0])
@@ -701,14 +711,10 @@ def run(
     checks = reuse_checks(cfg, work, recorded) if check_reuse else set()
     # Only the stores a run still to train reads are baked (and the zoo trained for them): resuming a study whose
     # work folder was lost, with its finished runs taken from the record, does not redo an hour of zoo and bakes.
-    needed = {
-        store for seed, backbone, v, store, folder in study_runs(cfg, work)
-        if store is not None and not (folder / "DONE").exists()
-        and ((backbone, v["name"], seed) not in recorded or (backbone, v["name"], seed) in checks)
-    }  # fmt: skip
-    settings = {k: s for k, s in settings.items() if store_dir(work, s) in needed}
-    if len(settings) < len(store_settings(cfg)):
-        print(f"  {len(store_settings(cfg)) - len(settings)} store(s) not baked: no run still to train reads them")
+    needed = {store for _, _, _, store, _ in runs_to_train(study_runs(cfg, work), recorded, checks)}
+    every_store, settings = len(settings), {k: s for k, s in settings.items() if store_dir(work, s) in needed}
+    if len(settings) < every_store:
+        print(f"  {every_store - len(settings)} store(s) not baked: no run still to train reads them")
     if any(not s.get("oracle") for s in settings.values()):  # skips trained members; needed only to bake
         train_zoo.main(zoo_argv(cfg, work))
     for s in settings.values():

@@ -52,7 +52,9 @@ def erase_rules_tiles(
     if not rules:
         raise ValueError("no rule to draw")
     n = reals.shape[0]
-    images = torch.cat([reals, fakes]) if show_faces else torch.full_like(torch.cat([reals, fakes]), NO_FACE_GREY)
+    images = torch.cat([reals, fakes])
+    if not show_faces:
+        images = torch.full_like(images, NO_FACE_GREY)
     erased = {}
     for name, rule in rules.items():
         if rule.real.shape != rule.fake.shape or rule.real.ndim != 3 or rule.real.shape[0] != n:
@@ -64,8 +66,10 @@ def erase_rules_tiles(
         a = alpha if rule.alpha is None else rule.alpha
         erased[name] = primary_region_erase(images, maps, a, fill=fill).permute(0, 2, 3, 1).numpy()
     plain = images.permute(0, 2, 3, 1).numpy()
-    first = (lambda i: [plain[i], plain[n + i]]) if show_faces else (lambda i: [])
-    rows = [first(i) + [tile for out in erased.values() for tile in (out[i], out[n + i])] for i in range(n)]
+    rows = [
+        ([plain[i], plain[n + i]] if show_faces else []) + [t for out in erased.values() for t in (out[i], out[n + i])]
+        for i in range(n)
+    ]
     titles = ["real", "fake"] * show_faces + [f"{name} {c}" for name in rules for c in ("real", "fake")]
     return rows, titles
 
