@@ -68,6 +68,10 @@ BAKE_DEFAULTS = {"size": PAPER.size, "fusion": PAPER.fusion, "tau1": PAPER.tau1,
 PAPER_CAM = PAPER.cam  # passed when a config sets no bake.cam (kept out of the settings: store folders keep names)
 ZOO_WEIGHTS = train_zoo.WEIGHTS  # which checkpoint of each zoo member the maps come from
 MASKS = (*train.MASKS, "oracle")  # oracle: train.py's static mask on a store of manipulation masks
+ROW_DATA = {  # the data keys only rows of these masks read, with what a required one holds (None: optional)
+    "landmark": {"landmarks": "a folder of <key>.npy files, see `primary-mask landmarks`"},
+    "oracle": {"masks": "a folder written by `primary-mask masks`", "mask_prefix": None},
+}
 # Every key a config may hold, section by section (data.tests holds free names); anything else is a typo.
 # Optional bake keys, in a store's settings only when a config sets them (defaults: band_value bake's own, cam the
 # paper's, input_size the zoo's training size), so the store folders of configs written before them keep their names.
@@ -170,17 +174,11 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
     masks = {variant_mask(v) for v in cfg["variants"]} - {None}
     if not masks <= set(MASKS):
         raise SystemExit(f"{where}: unknown prle.mask {sorted(masks - set(MASKS))}; use one of {MASKS}")
-    if "landmark" in masks and not cfg["data"].get("landmarks"):
-        raise SystemExit(
-            f"{where}: a variant uses mask: landmark but data.landmarks (a folder of <key>.npy files, "
-            "see `primary-mask landmarks`) is not set"
-        )
+    for mask, keys in ROW_DATA.items():
+        for key, holds in keys.items():
+            if mask in masks and holds and not cfg["data"].get(key):
+                raise SystemExit(f"{where}: a variant uses mask: {mask} but data.{key} ({holds}) is not set")
     if "oracle" in masks:
-        if not cfg["data"].get("masks"):
-            raise SystemExit(
-                f"{where}: a variant uses mask: oracle but data.masks (a folder written by `primary-mask masks`) "
-                "is not set"
-            )
         for v in cfg["variants"]:
             if variant_mask(v) != "oracle":
                 continue
@@ -563,9 +561,6 @@ RUN_DEFINING = (
     "bake",
     "train",
 )  # with the run's variant and the first seed: what a run's numbers depend on
-
-
-ROW_DATA = {"landmark": ("landmarks",), "oracle": ("masks", "mask_prefix")}  # data keys only these masks read
 
 
 def _run_setting(cfg: dict, variant: str) -> str:
