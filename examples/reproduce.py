@@ -46,6 +46,7 @@ import hashlib
 import json
 import math
 import shlex
+import shutil
 import statistics
 import sys
 import time
@@ -610,14 +611,21 @@ def write_reused(folder: Path, row: dict, source: Path) -> None:
     (folder / "DONE").write_text(f"reused from {source}\n")
 
 
+def taken_from_record(folder: Path) -> bool:
+    """Whether the run in ``folder`` holds numbers taken from a record (:func:`write_reused`), not trained here."""
+    done = folder / "DONE"
+    return done.exists() and done.read_text().startswith("reused")
+
+
 def runs_to_train(runs: list, recorded: dict, checks: set = frozenset()) -> list:
-    """Those of ``runs`` (:func:`study_runs`) that this invocation trains: not finished in the work folder, and not
-    taken from ``recorded`` (a run in ``checks`` is trained again although recorded)."""
+    """Those of ``runs`` (:func:`study_runs`) that this invocation trains: not finished in the work folder and not
+    taken from ``recorded``; and a run in ``checks`` not trained here, although recorded (or taken from a record by
+    an earlier invocation)."""
     return [
         (seed, backbone, v, store, folder)
         for seed, backbone, v, store, folder in runs
-        if not (folder / "DONE").exists()
-        and ((backbone, v["name"], seed) not in recorded or (backbone, v["name"], seed) in checks)
+        if ((backbone, v["name"], seed) in checks and (not (folder / "DONE").exists() or taken_from_record(folder)))
+        or (not (folder / "DONE").exists() and (backbone, v["name"], seed) not in recorded)
     ]
 
 
@@ -650,9 +658,12 @@ def check_against_record(folder: Path, row: dict, source: Path) -> None:
             (t, level, m): x for t, levels in reports.items() for level, ms in levels.items() for m, x in ms.items()
         }
 
+    def same(a, b) -> bool:  # NaN (e.g. the AUC of a one-class test) equals NaN here
+        return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
     recorded = flat(row["reports"])
     here = flat(json.loads((folder / "eval" / "results.json").read_text())["reports"])
-    differing = [k for k in {**recorded, **here} if recorded.get(k) != here.get(k)]
+    differing = [k for k in {**recorded, **here} if not same(recorded.get(k), here.get(k))]
     if differing:
         field, theirs, mine = ".".join(differing[0]), recorded.get(differing[0]), here.get(differing[0])
         raise SystemExit(
@@ -723,15 +734,8 @@ def run(
             raise SystemExit(code)
         (out / "DONE").write_text("ok\n")
     expected = len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
-    if checks:
-        print(f"--reuse {reuse}: {len(checks)} of its runs are trained again first, to check that it reproduces here")
-    for seed, backbone, v, store, folder in study_runs(cfg, work):
-        key = (backbone, v["name"], seed)
-        check_run_seed(folder, seed)
-        if not (folder / "DONE").exists() and key in recorded and key not in checks:
-            write_reused(folder, recorded[key], reuse)
-            print(f"{folder}: reused from {reuse} (not trained)")
-            continue
+
+    def train_and_evaluate(seed: int, backbone: str, v: dict, store: Path | None, folder: Path) -> None:
         if not (folder / "DONE").exists():
             train.main(train_args(cfg, backbone, folder, v, store, seed))
             (folder / "DONE").write_text("ok\n")
@@ -744,8 +748,28 @@ def run(
                 print(f"tables so far: {md}")
             except (SystemExit, OSError, ValueError) as err:  # a table is not worth the hours of the runs to come
                 print(f"note: the tables so far were not written ({err}); the study goes on, --report retries")
-        if key in checks and not (folder / "DONE").read_text().startswith("reused"):
-            check_against_record(folder, recorded[key], reuse)
+
+    runs = study_runs(cfg, work)
+    for seed, _, _, _, folder in runs:
+        check_run_seed(folder, seed)
+    if checks:
+        print(f"--reuse {reuse}: {len(checks)} of its runs are trained again first, to check that it reproduces here")
+    # Every check before any recorded run is taken, so a record that does not reproduce leaves nothing of it behind.
+    for seed, backbone, v, store, folder in runs:
+        key = (backbone, v["name"], seed)
+        if key not in checks:
+            continue
+        if taken_from_record(folder):  # taken by an earlier invocation: its numbers are in the record, train it
+            shutil.rmtree(folder)
+        train_and_evaluate(seed, backbone, v, store, folder)
+        check_against_record(folder, recorded[key], reuse)
+    for seed, backbone, v, store, folder in runs:
+        key = (backbone, v["name"], seed)
+        if not (folder / "DONE").exists() and key in recorded:
+            write_reused(folder, recorded[key], reuse)
+            print(f"{folder}: reused from {reuse} (not trained)")
+            continue
+        train_and_evaluate(seed, backbone, v, store, folder)
     return write_results(cfg, finished_rows(cfg, work))
 
 

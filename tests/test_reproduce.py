@@ -1165,3 +1165,63 @@ def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal
     with pytest.raises(SystemExit):
         reproduce.main(["--config", "c.yaml", "--reuse-unchecked"])
     assert "--reuse-unchecked goes with --reuse" in capsys.readouterr().err
+
+
+def _two_backbone_study(tmp_path: Path, workdir: str, seeds: list) -> dict:
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}, "landmarks": "L"}, "seeds": seeds}
+    cfg.update(
+        backbones=["mobilenet_v2", "efficientnet_lite0"], results_dir=str(tmp_path / "res"),
+        variants=[{"name": "baseline"}, {"name": "Landmark", "prle": {"mask": "landmark"}}],
+        workdir=str(tmp_path / workdir),
+    )  # fmt: skip
+    return reproduce.load_config_dict(json.loads(json.dumps(cfg)))
+
+
+def _record_with(tmp_path: Path, recorded: Path, key: tuple, auc: float) -> Path:
+    record = json.loads(recorded.read_text())
+    row = next(r for r in record["rows"] if (r["backbone"], r["variant"], r["seed"]) == key)
+    row["reports"]["T"]["frame"]["auc"] = auc
+    out = tmp_path / f"record-{'-'.join(map(str, key))}.json"
+    out.write_text(json.dumps(record))
+    return out
+
+
+def test_a_record_whose_last_check_differs_leaves_nothing_of_it_taken_and_nothing_else_trained(tmp_path, monkeypatch):
+    """The checks run before any recorded run is taken and before any new run trains: a record refused at its last
+    check leaves no run marked reused (a rerun without --reuse then trains everything)."""
+    trained = fake_steps(monkeypatch)
+    recorded = reproduce.run(_two_backbone_study(tmp_path, "first", [0, 1])).with_suffix(".json")
+    broken = _record_with(tmp_path, recorded, ("efficientnet_lite0", "baseline", 0), 0.75)  # the second check
+    before = len(trained)
+    with pytest.raises(SystemExit, match=r"efficientnet_lite0-baseline trained here gives T.frame.auc = 0.5"):
+        reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1, 2]), reuse=broken)
+    assert trained[before:] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]  # checks only
+    assert not any(taken for taken in (tmp_path / "second").glob("detectors/*/DONE") if "reused" in taken.read_text())
+
+
+def test_a_check_taken_from_the_record_by_an_earlier_invocation_is_trained_again(tmp_path, monkeypatch):
+    """A work folder whose runs were all taken from a record (nothing was left to train, so nothing was checked)
+    and then grows a seed: the check run, taken before, is trained here now and compared, so a record that does
+    not reproduce is still refused."""
+    trained = fake_steps(monkeypatch)
+    recorded = reproduce.run(_two_backbone_study(tmp_path, "first", [0, 1])).with_suffix(".json")
+    broken = _record_with(tmp_path, recorded, ("mobilenet_v2", "baseline", 0), 0.75)
+    before = len(trained)
+    reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1]), reuse=broken)  # all taken, nothing to check
+    assert len(trained) == before
+    with pytest.raises(SystemExit, match=r"mobilenet_v2-baseline trained here gives T.frame.auc = 0.5"):
+        reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1, 2]), reuse=broken)
+    assert trained[before:] == [("mobilenet_v2-baseline", 0)]
+    assert (tmp_path / "second/detectors/mobilenet_v2-baseline/DONE").read_text() == "ok\n"  # trained, not taken
+
+
+def test_the_check_treats_nan_as_equal_to_nan_and_any_other_difference_as_one(tmp_path):
+    """An AUC of a one-class test is NaN in both the record and the rerun: that is no difference."""
+    (tmp_path / "eval").mkdir()
+    nan_report = {"T": {"frame": {"auc": float("nan"), "acc": 0.5}}}
+    (tmp_path / "eval" / "results.json").write_text(json.dumps({"reports": nan_report}))
+    reproduce.check_against_record(tmp_path, {"reports": {"T": {"frame": {"auc": float("nan"), "acc": 0.5}}}}, "r")
+    with pytest.raises(SystemExit, match="T.frame.auc = nan, the record 0.5"):
+        reproduce.check_against_record(tmp_path, {"reports": {"T": {"frame": {"auc": 0.5, "acc": 0.5}}}}, "r")
+    with pytest.raises(SystemExit, match="T.frame.acc = 0.5, the record None"):
+        reproduce.check_against_record(tmp_path, {"reports": {"T": {"frame": {"auc": float("nan")}}}}, "r")
