@@ -61,6 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"{' '.join(rule)}: give NAME STORE or NAME STORE paired")
     if not 0.0 <= args.alpha <= 1.0:
         p.error(f"--alpha must be in [0, 1], got {args.alpha}")
+    if args.n < 1:
+        p.error(f"--n must be at least 1, got {args.n}")
     return args
 
 

@@ -168,3 +168,13 @@ def test_example_draws_own_paired_and_whole_rules_from_stores(tmp_path, monkeypa
     assert drawn["kwargs"]["show_faces"] is False
     with pytest.raises(SystemExit, match="pair-prefix"):
         example.main([*argv[:4], "--pair-prefix", "other/", *argv[6:]])
+
+
+def test_the_example_refuses_a_pair_count_below_one(capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import plot_erase_rules as example
+
+    for n in ("0", "-2"):
+        with pytest.raises(SystemExit):
+            example.parse_args(["--images", "i", "--pairs", "p.csv", "--rule", "PRLE", "s", "--n", n, "--out", "o.png"])
+        assert f"--n must be at least 1, got {n}" in capsys.readouterr().err
