@@ -2,6 +2,7 @@
 
   python examples/reproduce.py --config examples/configs/offline-dfdc.yaml [--check | --dry-run | --report]
                                 [--reuse RESULTS.json [--reuse-unchecked]]   # recorded runs are not trained
+  python examples/reproduce.py --config C --report --rows RESULTS.json   # the tables again from a record
 
 Steps: train the localizer zoo -> bake one store per distinct bake setting -> train every backbone x variant ->
 evaluate each on every test set -> examples/results/<name>.{md,csv,json}. Each finished step leaves a marker and is
@@ -35,6 +36,8 @@ Config keys (see examples/configs/*.yaml):
   missing: error (default) or skip: what to do with training images without a map / landmarks (skip: not erased)
   ceiling: {results: NAME.json, variant: NAME, test: NAME}   # optional: a table of each row's share of the gap
     between the baseline and that variant's mean AUC on that test in another results JSON (e.g. a calibration's)
+  contrasts: [[A, B], ...]   # optional: a table of row A's AUC minus row B's, paired by seed, with the t-test
+    reading (e.g. [PRLE-paired, PRLE]: the comparison a study is about, beside each row's difference from baseline)
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ CONFIG_KEYS = {
         "backbones",
         "variants",
         "ceiling",
+        "contrasts",
     ),
     "ceiling": ("results", "variant", "test"),
     "data": ("train", "val", "tests", "landmarks", "masks", "mask_prefix"),
@@ -201,6 +205,13 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
         if ceiling["test"] not in cfg["data"]["tests"]:
             tests = ", ".join(cfg["data"]["tests"])
             raise SystemExit(f"{where}: ceiling.test {ceiling['test']!r} is not one of data.tests ({tests})")
+    names = [v["name"] for v in cfg["variants"]]
+    for pair in cfg.get("contrasts") or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1] and set(pair) <= set(names)):
+            raise SystemExit(
+                f"{where}: contrasts: each entry is [A, B], two different variant names of this config "
+                f"({', '.join(names)}); got {pair!r}"
+            )
     cfg["seeds"] = config_seeds(cfg, where)  # seeds[0]: the zoo's seed, and the first training's
     cfg.setdefault("train", {})
     cfg["bake"] = {**BAKE_DEFAULTS, **cfg.get("bake", {})}
@@ -601,12 +612,13 @@ def reusable_rows(cfg: dict, path: Path) -> dict[tuple[str, str, int], dict]:
     return same
 
 
-def write_reused(folder: Path, row: dict, source: Path) -> None:
+def write_reused(folder: Path, row: dict, source: Path, checked: bool) -> None:
     """Stand a recorded run's numbers in for training and evaluating it: ``eval/results.json`` with its reports
-    and ``reused`` (the source, its minutes and leak), and the DONE marker naming the source."""
+    and ``reused`` (the source, its minutes and leak, and ``reuse_checked``: False where it was taken with
+    ``--reuse-unchecked``), and the DONE marker naming the source."""
     (folder / "eval").mkdir(parents=True, exist_ok=True)
     kept = {k: row[k] for k in ("train_minutes", "eval_minutes", "leak_auc") if k in row}
-    result = {"reports": row["reports"], "reused": {"from": str(source), **kept}}
+    result = {"reports": row["reports"], "reused": {"from": str(source), **kept, "reuse_checked": checked}}
     (folder / "eval" / "results.json").write_text(json.dumps(result, indent=1))
     (folder / "DONE").write_text(f"reused from {source}\n")
 
@@ -629,29 +641,34 @@ def runs_to_train(runs: list, recorded: dict, checks: set = frozenset()) -> list
     ]
 
 
-def reuse_checks(cfg: dict, work: Path, recorded: dict) -> set[tuple[str, str, int]]:
+def run_parts(backbone: str, store: Path | None) -> set[tuple[str, str]]:
+    """What a run shares with other runs of a study and a check can vouch for: its backbone's training and, for a
+    run that erases a store's maps, that store (the zoo and the bake)."""
+    return {("backbone", backbone)} | ({("store", str(store))} if store is not None else set())
+
+
+def reuse_checks(cfg: dict, work: Path, recorded: dict) -> dict[tuple[str, str, int], set[tuple[str, str]]]:
     """The recorded runs trained again to check that the record reproduces here before the rest of it is taken, so
-    that runs trained here and runs taken from the record stand in one table: for each backbone that a run still to
-    train here uses, its first recorded run in the study's order (the training), and for each store such a run
-    reads, the first recorded run that reads it (the zoo and the bake). Nothing is left to train: no check."""
+    that runs trained here and runs taken from the record stand in one table, each with the parts
+    (:func:`run_parts`) it vouches for: for each backbone that a run still to train here uses, its first recorded
+    run in the study's order (the training), and for each store such a run reads, the first recorded run that
+    reads it (the zoo and the bake). Nothing is left to train: no check."""
     runs = study_runs(cfg, work)
     pending = runs_to_train(runs, recorded)
-    to_match = {("backbone", r[1]) for r in pending} | {("store", str(r[3])) for r in pending if r[3] is not None}
-    checks = set()
+    to_match = set().union(*(run_parts(r[1], r[3]) for r in pending))
+    checks: dict[tuple[str, str, int], set[tuple[str, str]]] = {}
     for seed, backbone, v, store, _ in runs:
         key = (backbone, v["name"], seed)
-        if key not in recorded:
-            continue
-        for what in (("backbone", backbone), ("store", str(store))):
-            if what in to_match:
-                to_match.discard(what)
-                checks.add(key)
+        claimed = run_parts(backbone, store) & to_match if key in recorded else set()
+        if claimed:
+            to_match -= claimed
+            checks[key] = claimed
     return checks
 
 
-def check_against_record(folder: Path, row: dict, source: Path) -> None:
-    """``SystemExit`` naming the first differing number unless the run evaluated in ``folder`` gave exactly the
-    reports ``source`` recorded for it (``row``)."""
+def record_difference(folder: Path, row: dict) -> str | None:
+    """None if the run evaluated in ``folder`` gave exactly the reports recorded for it (``row``; NaN equals
+    NaN), else the first differing number as ``'field = here, the record recorded'``."""
 
     def flat(reports: dict) -> dict:  # {test: {level: {metric: x}}} -> {(test, level, metric): x}
         return {
@@ -664,14 +681,10 @@ def check_against_record(folder: Path, row: dict, source: Path) -> None:
     recorded = flat(row["reports"])
     here = flat(json.loads((folder / "eval" / "results.json").read_text())["reports"])
     differing = [k for k in {**recorded, **here} if not same(recorded.get(k), here.get(k))]
-    if differing:
-        field, theirs, mine = ".".join(differing[0]), recorded.get(differing[0]), here.get(differing[0])
-        raise SystemExit(
-            f"--reuse {source}: {folder.name} trained here gives {field} = {mine!r}, the record {theirs!r}: the "
-            "recorded runs do not reproduce on this machine (another library version, data or hardware?), so none "
-            "of them is taken. Run without --reuse, or pass --reuse-unchecked to take them anyway"
-        )
-    print(f"{folder.name}: trained again, equal to the record in {source} (its other runs are taken)")
+    if not differing:
+        return None
+    first = differing[0]
+    return f"{'.'.join(first)} = {here.get(first)!r}, the record {recorded.get(first)!r}"
 
 
 def run(
@@ -682,7 +695,8 @@ def run(
     whose runs recorded under the same settings (:func:`reusable_rows`) stand in for runs not yet in the work
     folder (e.g. a study's committed partial tables after its work folder was lost). With ``check_reuse``, a few
     recorded runs are trained again first (:func:`reuse_checks`) and must equal the record number for number
-    (:func:`check_against_record`), so a record that does not reproduce here is never taken."""
+    (:func:`record_difference`); the recorded runs that share what a differing check vouches for (its backbone's
+    training, its store) are trained instead, so a record that does not reproduce here is never taken."""
     name = cfg["name"]
     work = Path(cfg.get("workdir", f"runs/{name}"))
     if report:
@@ -714,25 +728,32 @@ def run(
     if dry_run:
         return work
     recorded = reusable_rows(cfg, reuse) if reuse is not None else {}
-    checks = reuse_checks(cfg, work, recorded) if check_reuse else set()
-    # Only the stores a run still to train reads are baked (and the zoo trained for them): resuming a study whose
-    # work folder was lost, with its finished runs taken from the record, does not redo an hour of zoo and bakes.
-    needed = {store for _, _, _, store, _ in runs_to_train(study_runs(cfg, work), recorded, checks)}
-    every_store, settings = len(settings), {k: s for k, s in settings.items() if store_dir(work, s) in needed}
-    if len(settings) < every_store:
-        print(f"  {every_store - len(settings)} store(s) not baked: no run still to train reads them")
-    if any(not s.get("oracle") for s in settings.values()):  # skips trained members; needed only to bake
-        train_zoo.main(zoo_argv(cfg, work))
-    for s in settings.values():
-        out = store_dir(work, s)
-        # A baked store goes through bake again: resuming a complete store bakes nothing, and one baked with other
-        # settings (e.g. before a default of bake changed) is refused naming the first difference, never reused.
-        if (out / "DONE").exists() and s.get("oracle"):
-            continue
-        code = primary_mask_main(store_argv(cfg, work, s))
-        if code:
-            raise SystemExit(code)
-        (out / "DONE").write_text("ok\n")
+    checks = reuse_checks(cfg, work, recorded) if check_reuse else {}
+    baked: set[Path] = set()
+
+    def build(recorded: dict, first: bool) -> None:
+        """Train the zoo and bake the stores that a run still to train reads (once each), and only those: resuming
+        a study whose work folder was lost, with its finished runs taken from the record, does not redo an hour of
+        zoo and bakes."""
+        needed = {store for _, _, _, store, _ in runs_to_train(study_runs(cfg, work), recorded, checks)}
+        todo = {k: s for k, s in settings.items() if store_dir(work, s) in needed and store_dir(work, s) not in baked}
+        if first and len(todo) < len(settings):
+            print(f"  {len(settings) - len(todo)} store(s) not baked: no run still to train reads them")
+        if any(not s.get("oracle") for s in todo.values()):  # skips trained members; needed only to bake
+            train_zoo.main(zoo_argv(cfg, work))
+        for s in todo.values():
+            out = store_dir(work, s)
+            baked.add(out)
+            # A baked store goes through bake again: resuming a complete store bakes nothing, and one baked with
+            # other settings (e.g. before a default of bake changed) is refused naming the first difference.
+            if (out / "DONE").exists() and s.get("oracle"):
+                continue
+            code = primary_mask_main(store_argv(cfg, work, s))
+            if code:
+                raise SystemExit(code)
+            (out / "DONE").write_text("ok\n")
+
+    build(recorded, first=True)
     expected = len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
 
     def train_and_evaluate(seed: int, backbone: str, v: dict, store: Path | None, folder: Path) -> None:
@@ -752,6 +773,7 @@ def run(
     runs = study_runs(cfg, work)
     for seed, _, _, _, folder in runs:
         check_run_seed(folder, seed)
+    checked_against = dict(recorded)  # a check refused by an earlier one is still compared with its record
     if checks:
         print(f"--reuse {reuse}: {len(checks)} of its runs are trained again first, to check that it reproduces here")
     # Every check before any recorded run is taken, so a record that does not reproduce leaves nothing of it behind.
@@ -762,11 +784,30 @@ def run(
         if taken_from_record(folder):  # taken by an earlier invocation: its numbers are in the record, train it
             shutil.rmtree(folder)
         train_and_evaluate(seed, backbone, v, store, folder)
-        check_against_record(folder, recorded[key], reuse)
+        difference = record_difference(folder, checked_against[key])
+        if difference is None:
+            print(f"{folder.name}: trained again, equal to the record in {reuse}")
+            continue
+        # What this check vouches for does not reproduce here: the recorded runs that share it are trained instead
+        # (the check's own run, trained here, stands); what other checks vouch for is still taken.
+        shared = [(b, w["name"], sd) for sd, b, w, st, _ in runs if run_parts(b, st) & checks[key]]
+        refused = {k for k in shared if k in recorded}
+        recorded = {k: r for k, r in recorded.items() if k not in refused}
+        refused.discard(key)
+        for sd, b, w, _, taken in runs:  # taken by an earlier invocation of this work folder: not trained, so train
+            if (b, w["name"], sd) in refused and taken_from_record(taken):
+                shutil.rmtree(taken)
+        parts = ", ".join(f"{kind} {what}" for kind, what in sorted(checks[key]))
+        print(
+            f"--reuse {reuse}: {folder.name} trained here gives {difference}: the recorded runs that share its "
+            f"{parts} do not reproduce on this machine (another library version, data or hardware?), so none of "
+            f"those {len(refused)} is taken; they are trained here"
+        )
+    build(recorded, first=False)  # the stores that runs refused above read, if no run read them before
     for seed, backbone, v, store, folder in runs:
         key = (backbone, v["name"], seed)
         if not (folder / "DONE").exists() and key in recorded:
-            write_reused(folder, recorded[key], reuse)
+            write_reused(folder, recorded[key], reuse, checked=check_reuse)
             print(f"{folder}: reused from {reuse} (not trained)")
             continue
         train_and_evaluate(seed, backbone, v, store, folder)
@@ -972,6 +1013,30 @@ def _difference_table(groups: list[dict], columns: list[str], level: str, n_seed
     return lines + [""]
 
 
+def _contrast_table(groups: list[dict], cfg: dict, columns: list[str], level: str, n_seeds: int) -> list[str]:
+    """Markdown lines: for each of the config's ``contrasts`` [A, B] and each backbone with both rows, A's AUC minus
+    B's, paired by seed, with the reading of :func:`paired_difference`; nothing without contrasts."""
+    by_seed = {(g["backbone"], g["variant"]): {c: dict(zip(g["seeds"], g[c])) for c in columns} for g in groups}
+    lines = []
+    for a, b in cfg.get("contrasts") or []:
+        for backbone in cfg["backbones"]:
+            if (backbone, a) in by_seed and (backbone, b) in by_seed:
+                cells = [
+                    _difference_cell(by_seed[(backbone, a)][c], by_seed[(backbone, b)][c], n_seeds) for c in columns
+                ]
+                lines.append(f"| {backbone}: {a} - {b} | " + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    head = [
+        f"*{level}-level, AUC of one row minus another's* (the config's contrasts; percentage points, paired by seed, "
+        "read as the difference from the baseline is)",
+        "",
+        "| Contrast | " + " | ".join(columns) + " |",
+        "|---" * (1 + len(columns)) + "|",
+    ]
+    return head + lines + [""]
+
+
 def ceiling_aucs(cfg: dict, level: str) -> dict[str, float] | None:
     """Per backbone, the mean AUC on ``ceiling.test`` of the runs of ``ceiling.variant`` in ``ceiling.results``
     (a results JSON of this runner; a relative path is read from the results folder); None when the config names
@@ -1072,6 +1137,24 @@ def _same_metrics(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
 
 
+def report_from_record(cfg: dict, path: Path) -> Path:
+    """Write the tables (:func:`write_results`) from the runs that the results JSON ``path`` recorded under the
+    config's settings (:func:`reusable_rows`), in the study's order, training nothing: a finished study's tables
+    with a table the config gained since (e.g. ``contrasts``) after its work folder is gone. Fewer runs than the
+    study's make a partial table."""
+    recorded = reusable_rows(cfg, path)
+    rows = [
+        recorded[(b, v["name"], seed)]
+        for b in cfg["backbones"]
+        for v in cfg["variants"]
+        for seed in cfg["seeds"]
+        if (b, v["name"], seed) in recorded
+    ]
+    if not rows:
+        raise SystemExit(f"{cfg['name']}: {path} records no run of this config's settings; nothing to report")
+    return write_results(cfg, rows, expected=len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"]))
+
+
 def results_folder(cfg: dict) -> Path:
     """Where the tables go: the config's ``results_dir``, default ``examples/results``."""
     return Path(cfg.get("results_dir", Path(__file__).parent / "results"))
@@ -1114,9 +1197,23 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
     sources = sorted({r["reused_from"] for r in rows if "reused_from" in r})
     if sources:
         n = sum("reused_from" in r for r in rows)
+        unchecked = sum(r.get("reuse_checked") is False for r in rows)
+        # The study's own partial tables are replaced by these files when it finishes: say so, not name a lost file.
+        named = [
+            f"{s} (this study's partial tables, which these files replace; kept in the project's history)"
+            if Path(s).name == f"{cfg['name']}.partial.json"
+            else s
+            for s in sources
+        ]
         lines += [
-            f"**Reused:** {n} of these runs' numbers come from {', '.join(sources)} (`--reuse`: recorded under the "
-            "same settings; their checkpoints are not in the work folder).",
+            f"**Reused:** {n} of these runs' numbers come from {', '.join(named)} (`--reuse`: recorded under the "
+            "same settings; their checkpoints are not in the work folder)."
+            + (
+                f" {unchecked} of them were taken with `--reuse-unchecked`: no recorded run was trained again to "
+                "check that the record reproduces here."
+                if unchecked
+                else ""
+            ),
             "",
         ]
     columns = [c for t in tests for c in (f"{t} ACC", f"{t} AUC")] + ["AVG ACC", "AVG AUC"]
@@ -1138,6 +1235,7 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
         lines.append("")
         if len(seeds) > 1:
             lines += _difference_table(groups, aucs, level, len(seeds))
+            lines += _contrast_table(groups, cfg, aucs, level, len(seeds))
         lines += _gap_table(groups, cfg, level)
     lines += _leak_table(rows)
     lines += _time_table(rows)
@@ -1187,6 +1285,14 @@ def main(argv=None) -> Path:
         "(after training one run per backbone and per store again: they must equal the record)",
     )
     p.add_argument(
+        "--rows",
+        type=Path,
+        default=None,
+        metavar="RESULTS.json",
+        help="with --report: write the tables from the runs recorded in this results JSON under the config's "
+        "settings, not from the work folder (a finished study whose work folder is gone)",
+    )
+    p.add_argument(
         "--reuse-unchecked",
         action="store_true",
         help="with --reuse: take the recorded runs without training any of them again to check them",
@@ -1196,11 +1302,15 @@ def main(argv=None) -> Path:
         p.error("--reuse goes with a run, not with --dry-run, --report or --check")
     if args.reuse_unchecked and args.reuse is None:
         p.error("--reuse-unchecked goes with --reuse")
+    if args.rows is not None and not args.report:
+        p.error("--rows goes with --report")
     cfg = load_config(args.config)
     if args.check:
         print(f"checking {args.config}:")
         check(cfg)
         return args.config
+    if args.rows is not None:
+        return report_from_record(cfg, args.rows)
     return run(cfg, args.dry_run, report=args.report, reuse=args.reuse, check_reuse=not args.reuse_unchecked)
 
 

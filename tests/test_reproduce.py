@@ -1075,7 +1075,17 @@ def test_reuse_takes_recorded_runs_of_the_same_settings_and_trains_the_rest(tmp_
     table = md.read_text()
     assert f"**Reused:** 1 of these runs' numbers come from {recorded}" in table
     assert "| mobilenet_v2 | 50.00 ± 0.00 |" in table  # the recorded seed's 0.5 and the new one's
+    assert "1 of them were taken with `--reuse-unchecked`: no recorded run was trained again" in table
     assert (tmp_path / "new" / "detectors" / "mobilenet_v2-baseline" / "DONE").read_text().startswith("reused from")
+    # resumed from the study's own partial tables: the finished tables replace them, and say so
+    partial = md.with_name(f"{cfg['name']}.partial.json")
+    partial.write_text(md.with_suffix(".json").read_text())
+    resumed = reproduce.run(
+        reproduce.load_config_dict(json.loads(json.dumps({**again, "workdir": str(tmp_path / "resumed")}))),
+        reuse=partial, check_reuse=False,
+    )  # fmt: skip
+    assert not partial.exists() and len(trained) == 2  # both seeds taken, nothing trained
+    assert f"from {partial} (this study's partial tables, which these files replace" in resumed.read_text()
     other = {**again, "train": {"epochs": 9}, "workdir": str(tmp_path / "other")}  # another setting: nothing reused
     reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(other))), reuse=recorded, check_reuse=False)
     assert trained[2:] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-baseline-seed1", 1)]
@@ -1100,23 +1110,26 @@ def test_reuse_checks_are_the_first_recorded_run_of_each_backbone_and_store_a_ru
         {**BASE, "backbones": ["mobilenet_v2", "efficientnet_lite0"], "seeds": [0, 1], "variants": variants}
     )
     seed0 = {(b, v["name"], 0): {} for b in cfg["backbones"] for v in variants}  # seed 1 still to train
-    assert reproduce.reuse_checks(cfg, tmp_path, seed0) == {
-        ("mobilenet_v2", "baseline", 0),
-        ("mobilenet_v2", "PRLE", 0),
-        ("mobilenet_v2", "PRLE-fake", 0),
-        ("efficientnet_lite0", "baseline", 0),
+    checks = reproduce.reuse_checks(cfg, tmp_path, seed0)
+    stores = {v["name"]: reproduce.store_dir(tmp_path, reproduce.bake_setting(cfg, v)) for v in variants[1:4]}
+    assert checks == {  # each with what it vouches for: the backbone's training, a store
+        ("mobilenet_v2", "baseline", 0): {("backbone", "mobilenet_v2")},
+        ("mobilenet_v2", "PRLE", 0): {("store", str(stores["PRLE"]))},
+        ("mobilenet_v2", "PRLE-fake", 0): {("store", str(stores["PRLE-fake"]))},
+        ("efficientnet_lite0", "baseline", 0): {("backbone", "efficientnet_lite0")},
     }
+    assert stores["Random"] == stores["PRLE"]
     everything = {(b, v["name"], s): {} for b in cfg["backbones"] for v in variants for s in (0, 1)}
-    assert reproduce.reuse_checks(cfg, tmp_path, everything) == set()  # nothing to train here: nothing to match
+    assert reproduce.reuse_checks(cfg, tmp_path, everything) == {}  # nothing to train here: nothing to match
     # only EfficientNet-Lite0's seed-1 online-map row left: its training is checked, no store is
-    assert reproduce.reuse_checks(
-        cfg, tmp_path, {k: {} for k in everything if k != ("efficientnet_lite0", "self", 1)}
+    assert set(
+        reproduce.reuse_checks(cfg, tmp_path, {k: {} for k in everything if k != ("efficientnet_lite0", "self", 1)})
     ) == {("efficientnet_lite0", "baseline", 0)}
     # seed-major order: MobileNetV2's Random at seed 0 comes first, and checks both the training and PRLE's store
     some = {("mobilenet_v2", "PRLE", 1): {}, ("mobilenet_v2", "baseline", 1): {}, ("mobilenet_v2", "Random", 0): {}}
     assert ("mobilenet_v2", "Random", 0) in reproduce.reuse_checks(cfg, tmp_path, some)
     assert ("mobilenet_v2", "PRLE", 1) not in reproduce.reuse_checks(cfg, tmp_path, some)
-    assert reproduce.reuse_checks(cfg, tmp_path, {}) == set()
+    assert reproduce.reuse_checks(cfg, tmp_path, {}) == {}
 
 
 def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal_it(tmp_path, monkeypatch, capsys):
@@ -1133,14 +1146,15 @@ def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal
     assert len(trained) == 8
     two_seeds = recorded.read_text()  # the next run rewrites the record with its three seeds
     again = {**cfg, "workdir": str(tmp_path / "new"), "seeds": [0, 1, 2]}  # seed 2 still to train
-    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded)
+    checked = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded).read_text()
+    assert "**Reused:** 6 of these runs' numbers" in checked and "--reuse-unchecked" not in checked
     assert trained[8:10] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]  # the checks
     assert len(trained) == 14  # and the four runs of seed 2
     out = capsys.readouterr().out
     assert "2 of its runs are trained again first" in out and out.count("equal to the record") == 2
     reused = sorted(p.parent.name for p in (tmp_path / "new").glob("detectors/*/DONE") if "reused" in p.read_text())
     assert len(reused) == 6 and "mobilenet_v2-baseline" not in reused
-    # a record whose numbers this machine does not give: refused at the first check, nothing taken
+    # a record whose MobileNetV2 numbers this machine does not give: its MobileNetV2 runs are trained, the rest taken
     record = json.loads(two_seeds)
     first = next(
         r for r in record["rows"] if (r["backbone"], r["variant"], r["seed"]) == ("mobilenet_v2", "baseline", 0)
@@ -1148,20 +1162,33 @@ def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal
     first["reports"]["T"]["frame"]["auc"] = 0.75
     (tmp_path / "other.json").write_text(json.dumps(record))
     elsewhere = {**cfg, "workdir": str(tmp_path / "third"), "seeds": [0, 1, 2]}
-    with pytest.raises(
-        SystemExit, match=r"mobilenet_v2-baseline trained here gives T.frame.auc = 0.5, the record 0.75"
-    ):
-        reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(elsewhere))), reuse=tmp_path / "other.json")
-    assert not any("reused" in p.read_text() for p in (tmp_path / "third").glob("detectors/*/DONE"))
+    before = len(trained)
+    md = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(elsewhere))), reuse=tmp_path / "other.json")
+    out = capsys.readouterr().out
+    assert "mobilenet_v2-baseline trained here gives T.frame.auc = 0.5, the record 0.75" in out
+    assert "share its backbone mobilenet_v2 do not reproduce" in out and "none of those 3 is taken" in out
+    assert sorted(trained[before:]) == sorted(
+        [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]  # the checks
+        + [("mobilenet_v2-Landmark", 0), ("mobilenet_v2-baseline-seed1", 1), ("mobilenet_v2-Landmark-seed1", 1)]
+        + [(f"{b}-{v}-seed2", 2) for b in ("mobilenet_v2", "efficientnet_lite0") for v in ("baseline", "Landmark")]
+    )
+    taken = sorted(p.parent.name for p in (tmp_path / "third").glob("detectors/*/DONE") if "reused" in p.read_text())
+    assert taken == [
+        "efficientnet_lite0-Landmark",
+        "efficientnet_lite0-Landmark-seed1",
+        "efficientnet_lite0-baseline-seed1",
+    ]
+    assert "**Reused:** 3 of these runs' numbers" in md.read_text()
     before = len(trained)
     unchecked = {**cfg, "workdir": str(tmp_path / "fourth")}  # nothing left to train: nothing to check either
     reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(unchecked))), reuse=tmp_path / "other.json")
     assert len(trained) == before  # everything taken from the record
     unchecked = {**cfg, "workdir": str(tmp_path / "fifth"), "seeds": [0, 1, 2]}
-    reproduce.run(
+    md = reproduce.run(
         reproduce.load_config_dict(json.loads(json.dumps(unchecked))), reuse=tmp_path / "other.json", check_reuse=False
     )
     assert len(trained) == before + 4  # seed 2 only: the record's runs taken unchecked
+    assert "8 of them were taken with `--reuse-unchecked`" in md.read_text()
     with pytest.raises(SystemExit):
         reproduce.main(["--config", "c.yaml", "--reuse-unchecked"])
     assert "--reuse-unchecked goes with --reuse" in capsys.readouterr().err
@@ -1186,33 +1213,81 @@ def _record_with(tmp_path: Path, recorded: Path, key: tuple, auc: float) -> Path
     return out
 
 
-def test_a_record_whose_last_check_differs_leaves_nothing_of_it_taken_and_nothing_else_trained(tmp_path, monkeypatch):
-    """The checks run before any recorded run is taken and before any new run trains: a record refused at its last
-    check leaves no run marked reused (a rerun without --reuse then trains everything)."""
+def test_a_check_that_differs_refuses_the_recorded_runs_it_vouches_for_before_any_is_taken(tmp_path, monkeypatch):
+    """The checks run before any recorded run is taken: the last check differing (EfficientNet-Lite0's training)
+    leaves none of that backbone's recorded runs taken, while MobileNetV2's, whose check equals the record, are."""
     trained = fake_steps(monkeypatch)
     recorded = reproduce.run(_two_backbone_study(tmp_path, "first", [0, 1])).with_suffix(".json")
     broken = _record_with(tmp_path, recorded, ("efficientnet_lite0", "baseline", 0), 0.75)  # the second check
     before = len(trained)
-    with pytest.raises(SystemExit, match=r"efficientnet_lite0-baseline trained here gives T.frame.auc = 0.5"):
-        reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1, 2]), reuse=broken)
-    assert trained[before:] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]  # checks only
-    assert not any(taken for taken in (tmp_path / "second").glob("detectors/*/DONE") if "reused" in taken.read_text())
+    reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1, 2]), reuse=broken)
+    assert trained[before : before + 2] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]
+    taken = {p.parent.name for p in (tmp_path / "second").glob("detectors/*/DONE") if "reused" in p.read_text()}
+    assert taken == {"mobilenet_v2-Landmark", "mobilenet_v2-baseline-seed1", "mobilenet_v2-Landmark-seed1"}
+    assert len(trained) - before == 12 - 3  # every run of the study but the three taken
 
 
 def test_a_check_taken_from_the_record_by_an_earlier_invocation_is_trained_again(tmp_path, monkeypatch):
     """A work folder whose runs were all taken from a record (nothing was left to train, so nothing was checked)
-    and then grows a seed: the check run, taken before, is trained here now and compared, so a record that does
-    not reproduce is still refused."""
+    and then grows a seed: the check run, taken before, is trained here now and compared, and when it differs the
+    runs taken before that share its backbone are trained, not left standing on the refused record."""
     trained = fake_steps(monkeypatch)
     recorded = reproduce.run(_two_backbone_study(tmp_path, "first", [0, 1])).with_suffix(".json")
     broken = _record_with(tmp_path, recorded, ("mobilenet_v2", "baseline", 0), 0.75)
     before = len(trained)
     reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1]), reuse=broken)  # all taken, nothing to check
     assert len(trained) == before
-    with pytest.raises(SystemExit, match=r"mobilenet_v2-baseline trained here gives T.frame.auc = 0.5"):
-        reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1, 2]), reuse=broken)
-    assert trained[before:] == [("mobilenet_v2-baseline", 0)]
+    reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1, 2]), reuse=broken)
+    assert trained[before : before + 2] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]
     assert (tmp_path / "second/detectors/mobilenet_v2-baseline/DONE").read_text() == "ok\n"  # trained, not taken
+    for name in ("mobilenet_v2-Landmark", "mobilenet_v2-baseline-seed1", "mobilenet_v2-Landmark-seed1"):
+        assert (name, 0 if "seed1" not in name else 1) in trained[before:]  # taken before, refused now: trained
+        assert (tmp_path / f"second/detectors/{name}/DONE").read_text() == "ok\n"
+    assert "reused" in (tmp_path / "second/detectors/efficientnet_lite0-Landmark/DONE").read_text()
+
+
+def test_a_store_check_that_differs_refuses_that_stores_runs_and_bakes_a_store_they_need(tmp_path, monkeypatch, capsys):
+    """The baselines' check equals the record and PRLE's store check does not: the baselines are taken and every
+    recorded PRLE run is trained. A store no run still to train read at first is baked once a refusal needs it."""
+    trained = fake_steps(monkeypatch)
+    calls = []
+    monkeypatch.setattr(reproduce.train_zoo, "main", lambda argv: calls.append("zoo"))
+
+    def fake_bake(argv):
+        Path(argv[argv.index("--out") + 1]).mkdir(parents=True, exist_ok=True)
+        calls.append("bake")
+        return 0
+
+    monkeypatch.setattr(reproduce, "primary_mask_main", fake_bake)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "zoo": {"members": ["mobilenet_v2"]}}
+    cfg.update(backbones=["mobilenet_v2"], workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
+    cfg.update(variants=[{"name": "baseline"}, {"name": "PRLE", "prle": {"p": 0.5}}], seeds=[0, 1])
+    recorded = reproduce.run(reproduce.load_config_dict(dict(cfg))).with_suffix(".json")
+    broken = _record_with(tmp_path, recorded, ("mobilenet_v2", "PRLE", 0), 0.75)
+    before, calls[:] = len(trained), []
+    reproduce.run(reproduce.load_config_dict({**cfg, "workdir": str(tmp_path / "x"), "seeds": [0, 1, 2]}), reuse=broken)
+    out = capsys.readouterr().out
+    assert "mobilenet_v2-PRLE trained here gives T.frame.auc = 0.5, the record 0.75" in out
+    assert trained[before:] == [
+        ("mobilenet_v2-baseline", 0), ("mobilenet_v2-PRLE", 0),  # the checks
+        ("mobilenet_v2-PRLE-seed1", 1),  # refused: it reads the store that differs
+        ("mobilenet_v2-baseline-seed2", 2), ("mobilenet_v2-PRLE-seed2", 2),
+    ]  # fmt: skip
+    assert "reused" in (tmp_path / "x/detectors/mobilenet_v2-baseline-seed1/DONE").read_text()
+    # the only run left reads no store, so nothing is baked, until its check refuses the record's PRLE runs
+    record = json.loads(recorded.read_text())
+    record["rows"] = [r for r in record["rows"] if (r["variant"], r["seed"]) != ("baseline", 1)]
+    next(r for r in record["rows"] if (r["variant"], r["seed"]) == ("baseline", 0))["reports"]["T"]["frame"]["auc"] = (
+        0.7
+    )
+    (tmp_path / "one.json").write_text(json.dumps(record))
+    before, calls[:] = len(trained), []
+    reproduce.run(reproduce.load_config_dict({**cfg, "workdir": str(tmp_path / "y")}), reuse=tmp_path / "one.json")
+    assert calls == ["zoo", "bake"]  # after the check, for the refused PRLE runs
+    assert trained[before:] == [
+        ("mobilenet_v2-baseline", 0), ("mobilenet_v2-PRLE", 0), ("mobilenet_v2-baseline-seed1", 1),
+        ("mobilenet_v2-PRLE-seed1", 1),
+    ]  # fmt: skip
 
 
 def test_the_check_treats_nan_as_equal_to_nan_and_any_other_difference_as_one(tmp_path):
@@ -1220,8 +1295,53 @@ def test_the_check_treats_nan_as_equal_to_nan_and_any_other_difference_as_one(tm
     (tmp_path / "eval").mkdir()
     nan_report = {"T": {"frame": {"auc": float("nan"), "acc": 0.5}}}
     (tmp_path / "eval" / "results.json").write_text(json.dumps({"reports": nan_report}))
-    reproduce.check_against_record(tmp_path, {"reports": {"T": {"frame": {"auc": float("nan"), "acc": 0.5}}}}, "r")
-    with pytest.raises(SystemExit, match="T.frame.auc = nan, the record 0.5"):
-        reproduce.check_against_record(tmp_path, {"reports": {"T": {"frame": {"auc": 0.5, "acc": 0.5}}}}, "r")
-    with pytest.raises(SystemExit, match="T.frame.acc = 0.5, the record None"):
-        reproduce.check_against_record(tmp_path, {"reports": {"T": {"frame": {"auc": float("nan")}}}}, "r")
+    assert (
+        reproduce.record_difference(tmp_path, {"reports": {"T": {"frame": {"auc": float("nan"), "acc": 0.5}}}}) is None
+    )
+    differs = reproduce.record_difference(tmp_path, {"reports": {"T": {"frame": {"auc": 0.5, "acc": 0.5}}}})
+    assert differs == "T.frame.auc = nan, the record 0.5"
+    missing = reproduce.record_difference(tmp_path, {"reports": {"T": {"frame": {"auc": float("nan")}}}})
+    assert missing == "T.frame.acc = 0.5, the record None"
+
+
+def test_contrasts_are_one_row_minus_another_paired_by_seed_and_report_rows_rebuilds_the_tables(tmp_path, capsys):
+    """A study recorded in a results JSON (its work folder gone): ``--report --rows`` writes its tables again in the
+    study's order, with a contrasts table checked against hand-computed paired differences."""
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "seeds": [0, 1, 2], "backbones": ["mobilenet_v2"]}
+    cfg.update(variants=[{"name": "baseline"}, {"name": "A"}, {"name": "B"}], results_dir=str(tmp_path / "r"))
+    aucs = {"baseline": [0.70, 0.70, 0.70], "A": [0.80, 0.82, 0.84], "B": [0.70, 0.71, 0.72]}
+    rows = [
+        {"backbone": "mobilenet_v2", "variant": v, "seed": s, "reports": {"T": report(0.5, aucs[v][s])}}
+        for v in ("B", "baseline", "A")  # not the study's order
+        for s in (2, 0, 1)
+    ]
+    record = tmp_path / "record.json"
+    recorded_cfg = reproduce.load_config_dict(json.loads(json.dumps(cfg)))
+    record.write_text(json.dumps({"config": recorded_cfg, "runs": {}, "rows": rows}))
+    with_contrasts = {**cfg, "contrasts": [["A", "B"], ["B", "A"], ["A", "baseline"]]}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(with_contrasts))
+    md = reproduce.main(["--config", str(tmp_path / "c.yaml"), "--report", "--rows", str(record)]).read_text()
+    # A - B per seed: 10, 11, 12 points -> +11.00 ± 1.00; t(2) = 4.303: half width 2.48, so helps
+    assert "| mobilenet_v2: A - B | +11.00 ± 1.00, helps | +11.00 ± 1.00, helps |" in md
+    assert "| mobilenet_v2: B - A | -11.00 ± 1.00, hurts |" in md
+    assert "| mobilenet_v2: A - baseline | +12.00 ± 2.00, helps |" in md  # 10, 12, 14
+    table = md[md.index("| Method | T ACC") :]
+    assert table.index("| mobilenet_v2 |") < table.index("mobilenet_v2 + A |") < table.index("mobilenet_v2 + B |")
+    written = json.loads((tmp_path / "r" / "x.json").read_text())
+    assert [(r["variant"], r["seed"]) for r in written["rows"]][:4] == [
+        ("baseline", 0),
+        ("baseline", 1),
+        ("baseline", 2),
+        ("A", 0),
+    ]
+    assert written["runs"] == {"finished": 9, "expected": 9}
+    other = {**with_contrasts, "train": {"epochs": 7}}  # other settings: nothing of the record is theirs
+    (tmp_path / "o.yaml").write_text(yaml.safe_dump(other))
+    with pytest.raises(SystemExit, match="records no run of this config's settings"):
+        reproduce.main(["--config", str(tmp_path / "o.yaml"), "--report", "--rows", str(record)])
+    for bad in (["A"], ["A", "A"], ["A", "C"], "A-B"):
+        with pytest.raises(SystemExit, match="contrasts: each entry is"):
+            reproduce.load_config_dict({**cfg, "contrasts": [bad]})
+    with pytest.raises(SystemExit):
+        reproduce.main(["--config", str(tmp_path / "c.yaml"), "--rows", str(record)])
+    assert "--rows goes with --report" in capsys.readouterr().err
