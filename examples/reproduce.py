@@ -206,8 +206,14 @@ def load_config_dict(cfg: dict, where: str = "config") -> dict:
             tests = ", ".join(cfg["data"]["tests"])
             raise SystemExit(f"{where}: ceiling.test {ceiling['test']!r} is not one of data.tests ({tests})")
     names = [v["name"] for v in cfg["variants"]]
-    for pair in cfg.get("contrasts") or []:
-        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1] and set(pair) <= set(names)):
+    contrasts = cfg.get("contrasts") or []
+    for pair in contrasts if isinstance(contrasts, list) else [contrasts]:
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(x, str) and x in names for x in pair)
+            and pair[0] != pair[1]
+        ):
             raise SystemExit(
                 f"{where}: contrasts: each entry is [A, B], two different variant names of this config "
                 f"({', '.join(names)}); got {pair!r}"
@@ -592,7 +598,7 @@ def _run_setting(cfg: dict, variant: str) -> str:
     return json.dumps(chosen, sort_keys=True, default=str)
 
 
-def reusable_rows(cfg: dict, path: Path) -> dict[tuple[str, str, int], dict]:
+def reusable_rows(cfg: dict, path: Path, option: str = "--reuse") -> dict[tuple[str, str, int], dict]:
     """The rows of a results JSON of this runner (``path``) recorded under the same run settings as ``cfg``
     (:func:`_run_setting`: data, train, the row's variant, the first seed, and the zoo and bake for a row that reads
     a store), keyed (backbone, variant, seed); rows of any other setting are left out, counted in a printed line."""
@@ -600,14 +606,14 @@ def reusable_rows(cfg: dict, path: Path) -> dict[tuple[str, str, int], dict]:
         recorded = json.loads(Path(path).read_text())
         old, rows = load_config_dict(recorded["config"], str(path)), recorded["rows"]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise SystemExit(f"--reuse {path}: not a results JSON of this runner ({type(err).__name__}: {err})") from None
+        raise SystemExit(f"{option} {path}: not a results JSON of this runner ({type(err).__name__}: {err})") from None
     same, other = {}, 0
     for row in rows:
         if _run_setting(old, row["variant"]) == _run_setting(cfg, row["variant"]):
             same[(row["backbone"], row["variant"], row["seed"])] = row
         else:
             other += 1
-    print(f"--reuse {path}: {len(same)} recorded run(s) with this config's settings" + (
+    print(f"{option} {path}: {len(same)} recorded run(s) with this config's settings" + (
         f"; {other} with other settings left out" if other else ""))  # fmt: skip
     return same
 
@@ -666,6 +672,46 @@ def reuse_checks(cfg: dict, work: Path, recorded: dict) -> dict[tuple[str, str, 
     return checks
 
 
+REFUSALS = "reuse-refused.json"  # in the work folder: {record path: [[kind, what], ...]} refused by a check
+
+
+def read_refusals(path: Path) -> dict[str, list]:
+    """The parts (:func:`run_parts`) refused by a differing check of an earlier invocation, per record path; {} when
+    none was."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as err:
+        raise SystemExit(
+            f"{path}: not the runner's record of refused checks ({err}); delete it to check again"
+        ) from None
+
+
+def write_refusals(path: Path, source: str, parts: set[tuple[str, str]]) -> None:
+    """Record ``parts`` as refused for the record ``source`` (atomically: a kill leaves the old file or the new)."""
+    refusals = {**read_refusals(path), source: sorted(list(p) for p in parts)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(refusals, indent=1))
+    tmp.replace(path)
+
+
+def without_parts(recorded: dict, parts: set[tuple[str, str]], runs: list) -> dict:
+    """``recorded`` less the runs (of :func:`study_runs`' ``runs``) that share any of ``parts``."""
+    sharing = {(b, v["name"], seed) for seed, b, v, store, _ in runs if run_parts(b, store) & parts}
+    return {k: r for k, r in recorded.items() if k not in sharing}
+
+
+def untake(runs: list, parts: set[tuple[str, str]], source: Path) -> None:
+    """Delete the folders of the runs (of :func:`study_runs`' ``runs``) sharing any of ``parts`` that an earlier
+    invocation took from the record ``source``: refused now, they are trained, not left standing on that record."""
+    for _, backbone, _, store, folder in runs:
+        done = folder / "DONE"
+        if run_parts(backbone, store) & parts and done.exists() and done.read_text() == f"reused from {source}\n":
+            shutil.rmtree(folder)
+
+
 def record_difference(folder: Path, row: dict) -> str | None:
     """None if the run evaluated in ``folder`` gave exactly the reports recorded for it (``row``; NaN equals
     NaN), else the first differing number as ``'field = here, the record recorded'``."""
@@ -696,7 +742,8 @@ def run(
     folder (e.g. a study's committed partial tables after its work folder was lost). With ``check_reuse``, a few
     recorded runs are trained again first (:func:`reuse_checks`) and must equal the record number for number
     (:func:`record_difference`); the recorded runs that share what a differing check vouches for (its backbone's
-    training, its store) are trained instead, so a record that does not reproduce here is never taken."""
+    training, its store) are trained instead (kept in ``reuse-refused.json`` across a kill); a run no check covered
+    is taken and counted as unchecked."""
     name = cfg["name"]
     work = Path(cfg.get("workdir", f"runs/{name}"))
     if report:
@@ -728,17 +775,22 @@ def run(
     if dry_run:
         return work
     recorded = reusable_rows(cfg, reuse) if reuse is not None else {}
+    refusals = work / REFUSALS
+    refused_parts = {tuple(p) for p in read_refusals(refusals).get(str(reuse), [])} if reuse is not None else set()
+    if refused_parts:  # refused by a check of an earlier invocation: a kill since then must not bring them back
+        before = len(recorded)
+        recorded = without_parts(recorded, refused_parts, study_runs(cfg, work))
+        untake(study_runs(cfg, work), refused_parts, reuse)
+        print(f"--reuse {reuse}: {before - len(recorded)} recorded run(s) refused by an earlier check ({refusals})")
     checks = reuse_checks(cfg, work, recorded) if check_reuse else {}
     baked: set[Path] = set()
 
-    def build(recorded: dict, first: bool) -> None:
+    def build(recorded: dict) -> None:
         """Train the zoo and bake the stores that a run still to train reads (once each), and only those: resuming
         a study whose work folder was lost, with its finished runs taken from the record, does not redo an hour of
         zoo and bakes."""
         needed = {store for _, _, _, store, _ in runs_to_train(study_runs(cfg, work), recorded, checks)}
         todo = {k: s for k, s in settings.items() if store_dir(work, s) in needed and store_dir(work, s) not in baked}
-        if first and len(todo) < len(settings):
-            print(f"  {len(settings) - len(todo)} store(s) not baked: no run still to train reads them")
         if any(not s.get("oracle") for s in todo.values()):  # skips trained members; needed only to bake
             train_zoo.main(zoo_argv(cfg, work))
         for s in todo.values():
@@ -753,15 +805,19 @@ def run(
                 raise SystemExit(code)
             (out / "DONE").write_text("ok\n")
 
-    build(recorded, first=True)
+    build(recorded)
     expected = len(cfg["backbones"]) * len(cfg["variants"]) * len(cfg["seeds"])
 
-    def train_and_evaluate(seed: int, backbone: str, v: dict, store: Path | None, folder: Path) -> None:
+    def train_and_evaluate(
+        seed: int, backbone: str, v: dict, store: Path | None, folder: Path, tables: bool = True
+    ) -> None:
         if not (folder / "DONE").exists():
             train.main(train_args(cfg, backbone, folder, v, store, seed))
             (folder / "DONE").write_text("ok\n")
         if not (folder / "eval" / "results.json").exists():
             evaluate.main(evaluate_argv(cfg, folder))
+            if not tables:  # a check: the tables wait until the record's runs are taken (the record may be them)
+                return
             # The tables after every run, so a study of hours always has its numbers so far in the results folder
             # (small files, kept with the project), even where the work folder with the checkpoints is lost.
             try:
@@ -774,6 +830,7 @@ def run(
     for seed, _, _, _, folder in runs:
         check_run_seed(folder, seed)
     checked_against = dict(recorded)  # a check refused by an earlier one is still compared with its record
+    vouched: set[tuple[str, str]] = set()  # the parts whose checks equal the record
     if checks:
         print(f"--reuse {reuse}: {len(checks)} of its runs are trained again first, to check that it reproduces here")
     # Every check before any recorded run is taken, so a record that does not reproduce leaves nothing of it behind.
@@ -783,33 +840,38 @@ def run(
             continue
         if taken_from_record(folder):  # taken by an earlier invocation: its numbers are in the record, train it
             shutil.rmtree(folder)
-        train_and_evaluate(seed, backbone, v, store, folder)
+        train_and_evaluate(seed, backbone, v, store, folder, tables=False)
         difference = record_difference(folder, checked_against[key])
         if difference is None:
+            vouched |= checks[key]
             print(f"{folder.name}: trained again, equal to the record in {reuse}")
             continue
         # What this check vouches for does not reproduce here: the recorded runs that share it are trained instead
-        # (the check's own run, trained here, stands); what other checks vouch for is still taken.
-        shared = [(b, w["name"], sd) for sd, b, w, st, _ in runs if run_parts(b, st) & checks[key]]
-        refused = {k for k in shared if k in recorded}
-        recorded = {k: r for k, r in recorded.items() if k not in refused}
-        refused.discard(key)
-        for sd, b, w, _, taken in runs:  # taken by an earlier invocation of this work folder: not trained, so train
-            if (b, w["name"], sd) in refused and taken_from_record(taken):
-                shutil.rmtree(taken)
+        # (the check's own run, trained here, stands); what other checks vouch for is still taken. Written down
+        # first, so that a kill before they are trained does not let a later invocation take them.
+        refused_parts |= checks[key]
+        write_refusals(refusals, str(reuse), refused_parts)
+        kept = without_parts(recorded, checks[key], runs)
+        refused, recorded = set(recorded) - set(kept) - {key}, kept
+        untake(runs, checks[key], reuse)
         parts = ", ".join(f"{kind} {what}" for kind, what in sorted(checks[key]))
         print(
             f"--reuse {reuse}: {folder.name} trained here gives {difference}: the recorded runs that share its "
             f"{parts} do not reproduce on this machine (another library version, data or hardware?), so none of "
             f"those {len(refused)} is taken; they are trained here"
         )
-    build(recorded, first=False)  # the stores that runs refused above read, if no run read them before
+    build(recorded)  # the stores that runs refused above read, if no run read them before
+    if len(baked) < len(settings):
+        print(f"  {len(settings) - len(baked)} store(s) not baked: no run still to train reads them")
+    # The record's runs are taken before any new run trains, so the tables written after each run hold all of them
+    # (with --reuse NAME.partial.json, those tables replace the very file the record was read from).
     for seed, backbone, v, store, folder in runs:
         key = (backbone, v["name"], seed)
         if not (folder / "DONE").exists() and key in recorded:
-            write_reused(folder, recorded[key], reuse, checked=check_reuse)
+            # checked: every part of the run (its backbone's training, its store) has a check equal to the record
+            write_reused(folder, recorded[key], reuse, checked=run_parts(backbone, store) <= vouched)
             print(f"{folder}: reused from {reuse} (not trained)")
-            continue
+    for seed, backbone, v, store, folder in runs:
         train_and_evaluate(seed, backbone, v, store, folder)
     return write_results(cfg, finished_rows(cfg, work))
 
@@ -1142,9 +1204,11 @@ def report_from_record(cfg: dict, path: Path) -> Path:
     config's settings (:func:`reusable_rows`), in the study's order, training nothing: a finished study's tables
     with a table the config gained since (e.g. ``contrasts``) after its work folder is gone. Fewer runs than the
     study's make a partial table."""
-    recorded = reusable_rows(cfg, path)
+    recorded = reusable_rows(cfg, path, option="--rows")
+    # another study's record: its runs say where they come from, as --reuse's do (this study's own record: as it is)
+    own = Path(path).name in (f"{cfg['name']}.json", f"{cfg['name']}.partial.json")
     rows = [
-        recorded[(b, v["name"], seed)]
+        recorded[(b, v["name"], seed)] if own else {"reused_from": str(path), **recorded[(b, v["name"], seed)]}
         for b in cfg["backbones"]
         for v in cfg["variants"]
         for seed in cfg["seeds"]
@@ -1209,8 +1273,9 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
             f"**Reused:** {n} of these runs' numbers come from {', '.join(named)} (`--reuse`: recorded under the "
             "same settings; their checkpoints are not in the work folder)."
             + (
-                f" {unchecked} of them were taken with `--reuse-unchecked`: no recorded run was trained again to "
-                "check that the record reproduces here."
+                f" {unchecked} of them were taken unchecked: no recorded run of their backbone, or none reading "
+                "their store, was trained again here to check that the record reproduces (`--reuse-unchecked`, or "
+                "no run still to train shared it)."
                 if unchecked
                 else ""
             ),
@@ -1235,7 +1300,7 @@ def write_results(cfg: dict, rows: list[dict], expected: int | None = None, quie
         lines.append("")
         if len(seeds) > 1:
             lines += _difference_table(groups, aucs, level, len(seeds))
-            lines += _contrast_table(groups, cfg, aucs, level, len(seeds))
+        lines += _contrast_table(groups, cfg, aucs, level, len(seeds))
         lines += _gap_table(groups, cfg, level)
     lines += _leak_table(rows)
     lines += _time_table(rows)

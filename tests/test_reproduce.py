@@ -1075,7 +1075,7 @@ def test_reuse_takes_recorded_runs_of_the_same_settings_and_trains_the_rest(tmp_
     table = md.read_text()
     assert f"**Reused:** 1 of these runs' numbers come from {recorded}" in table
     assert "| mobilenet_v2 | 50.00 ± 0.00 |" in table  # the recorded seed's 0.5 and the new one's
-    assert "1 of them were taken with `--reuse-unchecked`: no recorded run was trained again" in table
+    assert "1 of them were taken unchecked: no recorded run of their backbone" in table
     assert (tmp_path / "new" / "detectors" / "mobilenet_v2-baseline" / "DONE").read_text().startswith("reused from")
     # resumed from the study's own partial tables: the finished tables replace them, and say so
     partial = md.with_name(f"{cfg['name']}.partial.json")
@@ -1147,7 +1147,7 @@ def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal
     two_seeds = recorded.read_text()  # the next run rewrites the record with its three seeds
     again = {**cfg, "workdir": str(tmp_path / "new"), "seeds": [0, 1, 2]}  # seed 2 still to train
     checked = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=recorded).read_text()
-    assert "**Reused:** 6 of these runs' numbers" in checked and "--reuse-unchecked" not in checked
+    assert "**Reused:** 6 of these runs' numbers" in checked and "unchecked" not in checked
     assert trained[8:10] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]  # the checks
     assert len(trained) == 14  # and the four runs of seed 2
     out = capsys.readouterr().out
@@ -1188,7 +1188,7 @@ def test_reuse_trains_the_checks_again_and_takes_the_record_only_when_they_equal
         reproduce.load_config_dict(json.loads(json.dumps(unchecked))), reuse=tmp_path / "other.json", check_reuse=False
     )
     assert len(trained) == before + 4  # seed 2 only: the record's runs taken unchecked
-    assert "8 of them were taken with `--reuse-unchecked`" in md.read_text()
+    assert "8 of them were taken unchecked" in md.read_text()
     with pytest.raises(SystemExit):
         reproduce.main(["--config", "c.yaml", "--reuse-unchecked"])
     assert "--reuse-unchecked goes with --reuse" in capsys.readouterr().err
@@ -1345,3 +1345,104 @@ def test_contrasts_are_one_row_minus_another_paired_by_seed_and_report_rows_rebu
     with pytest.raises(SystemExit):
         reproduce.main(["--config", str(tmp_path / "c.yaml"), "--rows", str(record)])
     assert "--rows goes with --report" in capsys.readouterr().err
+
+
+def test_a_refusal_survives_a_kill_so_the_refused_runs_are_trained_on_resume(tmp_path, monkeypatch):
+    """The baseline's check differs and refuses the record's other MobileNetV2 run (B); the study is killed while B
+    trains. Resumed with the same --reuse, nothing is left to check (every recorded run is refused or done), and B
+    must still be trained, not taken from the refused record."""
+    trained = fake_steps(monkeypatch)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "backbones": ["mobilenet_v2"]}
+    cfg.update(results_dir=str(tmp_path / "r"), workdir=str(tmp_path / "first"))
+    first = {**cfg, "variants": [{"name": "baseline"}, {"name": "B"}]}
+    recorded = reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(first)))).with_suffix(".json")
+    broken = _record_with(tmp_path, recorded, ("mobilenet_v2", "baseline", 0), 0.75)
+    study = {**cfg, "workdir": str(tmp_path / "w"), "variants": [{"name": "baseline"}, {"name": "A"}, {"name": "B"}]}
+    fake_train = reproduce.train.main
+
+    def killed_at_b(argv):
+        if argv[argv.index("--out") + 1].endswith("mobilenet_v2-B"):
+            raise KeyboardInterrupt
+        fake_train(argv)
+
+    monkeypatch.setattr(reproduce.train, "main", killed_at_b)
+    before = len(trained)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(study))), reuse=broken)
+    assert trained[before:] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-A", 0)]  # the check, then A
+    monkeypatch.setattr(reproduce.train, "main", fake_train)
+    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(study))), reuse=broken)
+    assert trained[before + 2 :] == [("mobilenet_v2-B", 0)]
+    assert (tmp_path / "w/detectors/mobilenet_v2-B/DONE").read_text() == "ok\n"
+    # a run taken before a later invocation refused it, killed before it was trained again: not left standing
+    again = {**study, "workdir": str(tmp_path / "w2"), "variants": [{"name": "baseline"}, {"name": "B"}]}
+    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=broken)  # nothing to check
+    assert "reused" in (tmp_path / "w2/detectors/mobilenet_v2-B/DONE").read_text()
+    refusals = tmp_path / "w2" / reproduce.REFUSALS
+    reproduce.write_refusals(refusals, str(broken), {("backbone", "mobilenet_v2")})  # as the check loop writes it
+    before = len(trained)
+    reproduce.run(reproduce.load_config_dict(json.loads(json.dumps(again))), reuse=broken)
+    assert trained[before:] == [("mobilenet_v2-baseline", 0), ("mobilenet_v2-B", 0)]
+    assert json.loads(refusals.read_text()) == {str(broken): [["backbone", "mobilenet_v2"]]}
+
+
+def test_a_check_refused_by_an_earlier_one_is_still_compared_and_unchecked_runs_are_counted(
+    tmp_path, monkeypatch, capsys
+):
+    """The backbone's check differs and refuses every recorded run, the store's check among them: that check is
+    still trained and compared with its own record (equal here). And runs taken where no check covered their parts
+    are counted as taken unchecked."""
+    trained = fake_steps(monkeypatch)
+    monkeypatch.setattr(reproduce.train_zoo, "main", lambda argv: None)
+
+    def fake_bake(argv):
+        Path(argv[argv.index("--out") + 1]).mkdir(parents=True, exist_ok=True)
+        return 0
+
+    monkeypatch.setattr(reproduce, "primary_mask_main", fake_bake)
+    cfg = {**BASE, "data": {**BASE["data"], "tests": {"T": "t"}}, "zoo": {"members": ["mobilenet_v2"]}}
+    cfg.update(backbones=["mobilenet_v2"], workdir=str(tmp_path / "w"), results_dir=str(tmp_path / "r"))
+    cfg.update(variants=[{"name": "baseline"}, {"name": "PRLE", "prle": {"p": 0.5}}], seeds=[0, 1])
+    recorded = reproduce.run(reproduce.load_config_dict(dict(cfg))).with_suffix(".json")
+    broken = _record_with(tmp_path, recorded, ("mobilenet_v2", "baseline", 0), 0.75)
+    before = len(trained)
+    md = reproduce.run(
+        reproduce.load_config_dict({**cfg, "workdir": str(tmp_path / "x"), "seeds": [0, 1, 2]}), reuse=broken
+    )
+    out = capsys.readouterr().out
+    assert "mobilenet_v2-PRLE: trained again, equal to the record" in out and "none of those 3 is taken" in out
+    assert len(trained) - before == 6 and "Reused" not in md.read_text()  # every run trained here
+    # two backbones, EfficientNet-Lite0's seed 1 left to train: its check covers it; MobileNetV2's runs, taken
+    # with no run of theirs checked, are counted unchecked
+    two = {**cfg, "backbones": ["mobilenet_v2", "efficientnet_lite0"], "variants": [{"name": "baseline"}]}
+    recorded = reproduce.run(reproduce.load_config_dict({**two, "workdir": str(tmp_path / "y")})).with_suffix(".json")
+    record = json.loads(recorded.read_text())
+    record["rows"] = [r for r in record["rows"] if (r["backbone"], r["seed"]) != ("efficientnet_lite0", 1)]
+    (tmp_path / "some.json").write_text(json.dumps(record))
+    md = reproduce.run(
+        reproduce.load_config_dict({**two, "workdir": str(tmp_path / "z")}), reuse=tmp_path / "some.json"
+    )
+    assert "**Reused:** 2 of these runs' numbers" in md.read_text()
+    assert "2 of them were taken unchecked" in md.read_text()  # MobileNetV2's two seeds
+
+
+def test_resuming_from_the_studys_own_partial_tables_never_shrinks_them(tmp_path, monkeypatch):
+    """--reuse NAME.partial.json: the tables written during the run replace that very file, so the checks write
+    none and every recorded run is taken before any new run trains; a kill at the first new run leaves all of them."""
+    trained = fake_steps(monkeypatch)
+    recorded = reproduce.run(_two_backbone_study(tmp_path, "first", [0, 1])).with_suffix(".json")
+    partial = recorded.with_name("x.partial.json")
+    recorded.rename(partial)
+    fake_train = reproduce.train.main
+
+    def killed_at_seed2(argv):
+        if argv[argv.index("--seed") + 1] == "2":
+            raise KeyboardInterrupt
+        fake_train(argv)
+
+    monkeypatch.setattr(reproduce.train, "main", killed_at_seed2)
+    before = len(trained)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.run(_two_backbone_study(tmp_path, "second", [0, 1, 2]), reuse=partial)
+    assert trained[before:] == [("mobilenet_v2-baseline", 0), ("efficientnet_lite0-baseline", 0)]  # the checks
+    assert len(json.loads(partial.read_text())["rows"]) == 8  # the two checks and the six runs taken
